@@ -1,0 +1,63 @@
+# bt86: build the VMM, its tests and the sample guests.  See README.md.
+
+CC      := gcc
+BUILD   := build
+CFLAGS  := -std=gnu11 -O2 -g -Wall -Wextra -Werror -fno-strict-aliasing \
+           -Ivmm/include -Ibt/include -Imonitor/include -Ishadowmmu/include
+LDLIBS  := -lZydis -lZycore -ldwarf -lelf -lm -lrt
+
+LIB_SRCS := $(filter-out vmm/main.c,$(wildcard vmm/*.c vmm/hw/*.c vmm/loader/*.c \
+              monitor/*.c bt/*.c shadowmmu/*.c))
+LIB_ASM  := $(wildcard monitor/*.S bt/*.S)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) \
+            $(patsubst %.S,$(BUILD)/obj/%.o,$(LIB_ASM))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps run test unit bench clean
+all: $(BUILD)/bt86 $(UNIT_BINS) samples
+
+include samples/samples.mk
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libbt86.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/bt86: $(BUILD)/obj/vmm/main.o $(BUILD)/libbt86.a
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libbt86.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libbt86.a $(LDLIBS)
+
+# Install missing Debian packages (silent when all are present).
+deps:
+	@bash .ci/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	$(BUILD)/bt86 run --stats samples/build/demo.elf
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/run.sh
+
+unit: $(UNIT_BINS)
+	@bash tests/run.sh --unit-only
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/bench.sh
+
+clean:
+	rm -rf $(BUILD) samples/build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

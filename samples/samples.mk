@@ -1,0 +1,3 @@
+# Sample guests (placeholder until the guest runtime lands).
+.PHONY: samples
+samples:

@@ -1,0 +1,44 @@
+/* Minimal host-side unit-test harness: CHECK() lines and a closing tally. */
+#ifndef TESTS_CHECK_H
+#define TESTS_CHECK_H
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static int check_passed, check_failed;
+
+static inline __attribute__((format(printf, 4, 5))) int
+check_report(int ok, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		check_passed++;
+		return 1;
+	}
+	check_failed++;
+	fprintf(stdout, "FAIL %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stdout, fmt, ap);
+	va_end(ap);
+	fputc('\n', stdout);
+	return 0;
+}
+
+/* CHECK(cond, "what", ...): count a pass, or print the failure and go on. */
+#define CHECK(cond, ...) check_report(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
+
+/* CHECK_EQ for integers, printing both values on failure. */
+#define CHECK_EQ(got, want, what)                                                   \
+	check_report((unsigned long long)(got) == (unsigned long long)(want), __FILE__, \
+		     __LINE__, "%s: got 0x%llx want 0x%llx", what,                     \
+		     (unsigned long long)(got), (unsigned long long)(want))
+
+/* Print the tally line the runner reads and return the process status. */
+static inline int check_done(void)
+{
+	printf("%d passed, %d failed\n", check_passed, check_failed);
+	return check_failed ? 1 : 0;
+}
+
+#endif
