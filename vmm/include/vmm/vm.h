@@ -10,6 +10,7 @@
 #include "vmm/engine.h"
 #include "vmm/io.h"
 #include "vmm/irq.h"
+#include "vmm/log.h"
 #include "vmm/ram.h"
 #include "vmm/hw/pic.h"
 #include "vmm/hw/pit.h"
@@ -89,8 +90,5 @@ int vm_intr_ack(struct vm *vm);
  */
 uint64_t vm_poll_devices(struct vm *vm);
 
-/* Print a message prefixed "bt86: " unless quiet (errors always print). */
-void vm_log(const struct vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void bt86_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif
