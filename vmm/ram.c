@@ -1,6 +1,7 @@
 /* Guest physical RAM backed by a memfd. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
