@@ -3,7 +3,7 @@
 set -u
 
 PKGS=(libzydis-dev libzycore-dev libdwarf-dev libelf-dev gcc-multilib nasm
-      qemu-system-x86 busybox-static cpio)
+      qemu-system-x86 busybox-static cpio linux-image-amd64 linux-headers-amd64)
 
 missing=()
 for p in "${PKGS[@]}"; do
