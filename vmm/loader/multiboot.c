@@ -275,6 +275,12 @@ static int parse(const struct loader_file *f, struct mb_image *im)
 
 	memset(im, 0, sizeof(*im));
 	off = find_header(f, &bad_off);
+	if (off == -1 && f->size < MB_SEARCH_LEN) {
+		bt86_error("%s: bad magic: no Multiboot header (0x%08x) in the whole file, "
+			   "only %llu bytes long: truncated?", f->path, MB_HEADER_MAGIC,
+			   (unsigned long long)f->size);
+		return -1;
+	}
 	if (off == -1) {
 		bt86_error("%s: bad magic: no Multiboot header (0x%08x) in the first %d bytes",
 			   f->path, MB_HEADER_MAGIC, MB_SEARCH_LEN);
