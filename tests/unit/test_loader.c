@@ -8,7 +8,7 @@
 #include "check.h"
 #include "vmm/loader.h"
 
-#define MIB		(1ull << 20)
+#define MIB		(1ull << 20)	/* bytes in a MiB */
 #define POISON		0xcc	/* RAM is pre-filled so bss zeroing is visible */
 
 static char tmpdir[] = "/tmp/bt86-test-loader.XXXXXX";
@@ -184,13 +184,13 @@ struct mb_opts {
 	int elf64;
 };
 
-#define MB_TEXT_OFF	0x1000
-#define MB_TEXT_FILESZ	0x2000
-#define MB_TEXT_MEMSZ	0x3000
-#define MB_LOW_OFF	0x3000
-#define MB_LOW_PADDR	0x10000
-#define MB_LOW_SIZE	0x100
-#define MB_FILE_SIZE	(MB_LOW_OFF + MB_LOW_SIZE)
+#define MB_TEXT_OFF	0x1000	/* file offset of the text segment (holds the header) */
+#define MB_TEXT_FILESZ	0x2000	/* text p_filesz */
+#define MB_TEXT_MEMSZ	0x3000	/* text p_memsz: 0x1000 of bss */
+#define MB_LOW_OFF	0x3000	/* file offset of the below-1-MiB segment */
+#define MB_LOW_PADDR	0x10000	/* its p_paddr */
+#define MB_LOW_SIZE	0x100	/* its p_filesz = p_memsz */
+#define MB_FILE_SIZE	(MB_LOW_OFF + MB_LOW_SIZE)	/* whole synthetic ELF */
 
 /* ELF32 with a PT_NOTE, a text+bss segment (holding the header) and a low one. */
 static size_t make_mb_elf(uint8_t *img, const struct mb_opts *o)
@@ -414,8 +414,8 @@ struct bz_opts {
 	int bad_magic;
 };
 
-#define BZ_PM_SIZE	0x3000
-#define BZ_MAX		(256 * 512 + BZ_PM_SIZE)
+#define BZ_PM_SIZE	0x3000	/* protected-mode part of the synthetic bzImage */
+#define BZ_MAX		(256 * 512 + BZ_PM_SIZE)	/* largest synthetic bzImage (setup_sects 255) */
 
 static size_t make_bz(uint8_t *img, const struct bz_opts *o)
 {
@@ -647,6 +647,37 @@ static void test_hostile(struct guest_ram *ram)
 	CHECK_EQ(bad, 0, "failed fuzzed loads always explain themselves");
 }
 
+/* Debian's bzImage, when tests/suite-loader.sh has cached it: a real load. */
+static void test_real_bzimage(struct guest_ram *ram)
+{
+	static const char *path = "build/cache/vmlinuz-686";
+	struct x86_state s;
+	uint32_t bp = LOADER_BOOTINFO, pref;
+	uint8_t hdr[0x270];
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		printf("skip: %s not cached yet\n", path);
+		return;
+	}
+	CHECK(fread(hdr, 1, sizeof(hdr), f) == sizeof(hdr), "read vmlinuz header");
+	fclose(f);
+	pref = loader_get32(hdr + 0x258);
+	fresh_ram(ram, 64 * MIB);
+	CHECK(load_quiet(ram, path, "console=ttyS0 pci=off acpi=off noapic nolapic", NULL,
+			 &s) == 0, "Debian vmlinuz loads in 64 MiB: %s", errbuf);
+	CHECK_EQ(s.eip, pref, "entry at pref_address");
+	CHECK_EQ(s.gpr[R_ESI], bp, "ESI = zero page");
+	check_flat_entry(ram, &s, "vmlinuz");
+	CHECK(!memcmp(ram_ptr(ram, bp + 0x1f1, 0x10), hdr + 0x1f1, 0x10) &&
+	      !memcmp(ram_ptr(ram, bp + 0x202, 4), "HdrS", 4), "real setup header copied");
+	CHECK_EQ(rd32(ram, bp + 0x214), pref, "code32_start = load address");
+	CHECK(!strcmp(rdstr(ram, rd32(ram, bp + 0x228)),
+		      "console=ttyS0 pci=off acpi=off noapic nolapic"), "real cmdline");
+	fresh_ram(ram, 16 * MIB);
+	expect_fail(ram, path, NULL, NULL, "too big", "Debian vmlinuz in 16 MiB");
+}
+
 int main(void)
 {
 	struct guest_ram ram = { .fd = -1 };
@@ -660,6 +691,7 @@ int main(void)
 	test_aout_kludge(&ram);
 	test_linux(&ram);
 	test_info();
+	test_real_bzimage(&ram);
 	test_hostile(&ram);
 	ram_destroy(&ram);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

@@ -7,23 +7,23 @@
 
 /* Setup header fields, as offsets into the image and into boot_params alike. */
 #define HDR_START		0x1f1	/* first setup header byte (setup_sects) */
-#define HDR_SETUP_SECTS		0x1f1
+#define HDR_SETUP_SECTS		0x1f1	/* setup_sects: real-mode sectors after the boot sector */
 #define HDR_SYSSIZE		0x1f4	/* protected-mode size in 16-byte units */
 #define HDR_BOOT_FLAG		0x1fe	/* 0xaa55 */
 #define HDR_JUMP		0x200	/* short jmp; its byte 0x201 gives the header end */
 #define HDR_MAGIC		0x202	/* "HdrS" */
-#define HDR_VERSION		0x206
+#define HDR_VERSION		0x206	/* version: boot protocol, major << 8 | minor */
 #define HDR_KERNEL_VERSION	0x20e	/* string offset, less 0x200 */
-#define HDR_TYPE_OF_LOADER	0x210
-#define HDR_LOADFLAGS		0x211
-#define HDR_CODE32_START	0x214
-#define HDR_RAMDISK_IMAGE	0x218
-#define HDR_RAMDISK_SIZE	0x21c
-#define HDR_HEAP_END_PTR	0x224
-#define HDR_CMD_LINE_PTR	0x228
-#define HDR_INITRD_ADDR_MAX	0x22c
-#define HDR_KERNEL_ALIGNMENT	0x230
-#define HDR_RELOCATABLE		0x234
+#define HDR_TYPE_OF_LOADER	0x210	/* type_of_loader */
+#define HDR_LOADFLAGS		0x211	/* loadflags */
+#define HDR_CODE32_START	0x214	/* code32_start: 32-bit entry / load address */
+#define HDR_RAMDISK_IMAGE	0x218	/* ramdisk_image: initrd address */
+#define HDR_RAMDISK_SIZE	0x21c	/* ramdisk_size */
+#define HDR_HEAP_END_PTR	0x224	/* heap_end_ptr */
+#define HDR_CMD_LINE_PTR	0x228	/* cmd_line_ptr */
+#define HDR_INITRD_ADDR_MAX	0x22c	/* initrd_addr_max: highest initrd byte */
+#define HDR_KERNEL_ALIGNMENT	0x230	/* kernel_alignment */
+#define HDR_RELOCATABLE		0x234	/* relocatable_kernel */
 #define HDR_MIN_ALIGNMENT	0x235	/* 2.10+ */
 #define HDR_XLOADFLAGS		0x236	/* 2.12+ */
 #define HDR_CMDLINE_SIZE	0x238	/* 2.06+ */
@@ -37,12 +37,12 @@
 #define HDR_END_210		0x264	/* ... and past init_size */
 #define HDR_END_MAX		0x290	/* boot_params space for the setup header */
 
-#define BOOT_FLAG		0xaa55
+#define BOOT_FLAG		0xaa55	/* boot_flag value: PC boot sector signature */
 #define HDRS_MAGIC		0x53726448	/* "HdrS" little endian */
 #define PROTO_MIN		0x0206	/* cmdline_size appeared here */
 #define PROTO_2_10		0x020a	/* pref_address, init_size, min_alignment */
 #define PROTO_2_12		0x020c	/* xloadflags */
-#define SECTOR			512
+#define SECTOR			512	/* setup_sects unit */
 #define SETUP_SECTS_DEFAULT	4	/* setup_sects 0 means 4 */
 
 /* loadflags */
@@ -57,7 +57,7 @@
 #define INITRD_MAX_DEFAULT	0x37ffffff	/* before 2.03 */
 
 /* boot_params (zero page) fields outside the setup header */
-#define BP_SIZE			4096
+#define BP_SIZE			4096	/* the zero page is one 4 KiB page */
 #define BP_ORIG_X		0x000	/* screen_info.orig_x */
 #define BP_ORIG_Y		0x001	/* screen_info.orig_y */
 #define BP_EXT_MEM_K		0x002	/* screen_info.ext_mem_k, KiB above 1 MiB */
@@ -68,9 +68,9 @@
 #define BP_VIDEO_ISVGA		0x00f	/* screen_info.orig_video_isVGA */
 #define BP_VIDEO_POINTS		0x010	/* screen_info.orig_video_points */
 #define BP_ALT_MEM_K		0x1e0	/* KiB above 1 MiB, 32 bits */
-#define BP_E820_ENTRIES		0x1e8
+#define BP_E820_ENTRIES		0x1e8	/* e820_entries: count, 8 bits */
 #define BP_E820_TABLE		0x2d0	/* 20-byte entries */
-#define BP_E820_ENTRY		20
+#define BP_E820_ENTRY		20	/* addr 8, size 8, type 4 */
 #define EXT_MEM_K_MAX		0xfc00	/* 16-bit field saturates like the BIOS call */
 
 struct linux_image {

@@ -14,7 +14,7 @@
 #define GDT_DATA32_FLAT	0x00cf93000000ffffull	/* base 0, limit 4G, G B P DPL0 data rw-a */
 #define GDT_ENTRIES	4			/* null, unused, 0x10 code, 0x18 data */
 
-#define ELF_MAGIC	"\177ELF"
+#define ELF_MAGIC	"\177ELF"	/* e_ident[0..3] */
 
 int loader_overlaps(uint64_t a, uint64_t len, uint64_t b, uint64_t blen)
 {

@@ -16,10 +16,10 @@
 #define MB_HF_VIDEO		0x00000004	/* bit 2: video mode wanted */
 #define MB_HF_AOUT_KLUDGE	0x00010000	/* bit 16: address fields valid */
 #define MB_HF_REQUIRED		0x0000ffff	/* bits 0-15: loader must honour */
-#define MB_HF_KNOWN		(MB_HF_PAGE_ALIGN | MB_HF_MEMINFO | MB_HF_VIDEO)
+#define MB_HF_KNOWN		(MB_HF_PAGE_ALIGN | MB_HF_MEMINFO | MB_HF_VIDEO)	/* required bits bt86 honours */
 
 /* Header layout: magic, flags, checksum, then optional fields. */
-#define MB_HDR_BASE_LEN		12
+#define MB_HDR_BASE_LEN		12	/* magic, flags, checksum */
 #define MB_HDR_AOUT_LEN		32	/* + header/load/load_end/bss_end/entry */
 #define MB_HDR_VIDEO_LEN	48	/* + mode_type/width/height/depth */
 
@@ -31,27 +31,27 @@
 #define MB_IF_LOADER_NAME	0x00000200	/* boot_loader_name */
 
 /* multiboot_info field offsets */
-#define MBI_FLAGS		0
-#define MBI_MEM_LOWER		4
-#define MBI_MEM_UPPER		8
-#define MBI_CMDLINE		16
-#define MBI_MODS_COUNT		20
-#define MBI_MODS_ADDR		24
-#define MBI_MMAP_LENGTH		44
-#define MBI_MMAP_ADDR		48
-#define MBI_LOADER_NAME		64
+#define MBI_FLAGS		0	/* flags: which fields are valid */
+#define MBI_MEM_LOWER		4	/* mem_lower: KiB below 1 MiB */
+#define MBI_MEM_UPPER		8	/* mem_upper: KiB above 1 MiB */
+#define MBI_CMDLINE		16	/* cmdline: string address */
+#define MBI_MODS_COUNT		20	/* mods_count */
+#define MBI_MODS_ADDR		24	/* mods_addr: module list address */
+#define MBI_MMAP_LENGTH		44	/* mmap_length: bytes */
+#define MBI_MMAP_ADDR		48	/* mmap_addr: first entry's size field */
+#define MBI_LOADER_NAME		64	/* boot_loader_name: string address */
 
 /* Where things sit inside the LOADER_BOOTINFO page. */
 #define MBI_SIZE		0x80		/* struct is 116 bytes through framebuffer */
-#define MBI_MMAP_OFF		0x80
+#define MBI_MMAP_OFF		0x80	/* memory map entries */
 #define MBI_MMAP_ENTRY		24		/* size field + 20-byte entry */
-#define MBI_NAME_OFF		0x100
+#define MBI_NAME_OFF		0x100	/* "bt86" */
 #define MB_MOD_ENTRY		16		/* mod_start, mod_end, string, reserved */
-#define MB_MAX_MODULES		((LOADER_STRINGS - LOADER_MODLIST) / MB_MOD_ENTRY)
+#define MB_MAX_MODULES		((LOADER_STRINGS - LOADER_MODLIST) / MB_MOD_ENTRY)	/* module list fills its page */
 #define MB_MEM_LOWER_KB		640		/* as QEMU reports it */
 
-#define MB_MAX_SEGS		32
-#define PAGE_SIZE		4096ull
+#define MB_MAX_SEGS		32	/* PT_LOAD segments accepted */
+#define PAGE_SIZE		4096ull	/* module alignment, boot info page */
 
 struct mb_seg {
 	uint64_t paddr, vaddr, offset, filesz, memsz;

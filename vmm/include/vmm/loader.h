@@ -22,14 +22,14 @@
  *
  * Kernel images may not overlap LOADER_AREA_START..LOADER_AREA_END.
  */
-#define LOADER_AREA_START	0x1000u
-#define LOADER_GDT		0x1000u
-#define LOADER_BOOTINFO		0x2000u
-#define LOADER_MODLIST		0x3000u
-#define LOADER_STRINGS		0x4000u
-#define LOADER_STRINGS_END	0x8000u
-#define LOADER_STACK_TOP	0x9000u
-#define LOADER_AREA_END		0x9000u
+#define LOADER_AREA_START	0x1000u	/* first byte kernels may not use */
+#define LOADER_GDT		0x1000u	/* GDTR base */
+#define LOADER_BOOTINFO		0x2000u	/* multiboot_info / boot_params: EBX / ESI */
+#define LOADER_MODLIST		0x3000u	/* multiboot mods_addr */
+#define LOADER_STRINGS		0x4000u	/* command line first, then module names */
+#define LOADER_STRINGS_END	0x8000u	/* one past the string area */
+#define LOADER_STACK_TOP	0x9000u	/* initial ESP */
+#define LOADER_AREA_END		0x9000u	/* one past the loader area */
 
 #define LOADER_SEL_CODE		0x10	/* __BOOT_CS */
 #define LOADER_SEL_DATA		0x18	/* __BOOT_DS */
@@ -54,7 +54,7 @@ struct loader_e820 {
 	uint32_t type;
 };
 
-#define LOADER_E820_MAX		4
+#define LOADER_E820_MAX		4	/* entries loader_e820() produces */
 
 /*
  * Load the kernel into RAM and fill *entry with the exact CPU state its boot
