@@ -35,6 +35,9 @@ $(GUEST_BUILD)/obj/%.o: samples/%.S
 	@mkdir -p $(dir $@)
 	$(GUEST_CC) $(GUEST_CFLAGS) -MMD -MP -c $< -o $@
 
+# Stop gcc from turning the loops in memset/memcpy into calls to themselves.
+$(GUEST_BUILD)/obj/lib/string.o: GUEST_CFLAGS += -fno-tree-loop-distribute-patterns
+
 $(GUEST_LIB): $(GUEST_LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^

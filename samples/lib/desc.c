@@ -125,15 +125,13 @@ const char *trap_name(int vec)
 
 static void trap_unexpected(struct trap_frame *f)
 {
-	printf("FAIL unexpected %s (vector %u) error 0x%x at %04x:%08x eflags %08x\n",
-	       trap_name(f->vector), f->vector, f->error, f->cs, f->eip, f->eflags);
 	printf("  eax %08x ebx %08x ecx %08x edx %08x esi %08x edi %08x ebp %08x cr2 %08x\n",
 	       f->eax, f->ebx, f->ecx, f->edx, f->esi, f->edi, f->ebp, read_cr2());
-	panic("no handler for vector %u", f->vector);
+	panic("unexpected %s (vector %u) error 0x%x at %04x:%08x eflags %08x",
+	      trap_name(f->vector), f->vector, f->error, f->cs, f->eip, f->eflags);
 }
 
-/* Called from isr.S with interrupts as the gate left them. */
-void trap_dispatch(struct trap_frame *f);
+/* Called from isr.S (so no prototype in a header) with the gate's IF state. */
 void trap_dispatch(struct trap_frame *f)
 {
 	unsigned vec = f->vector;
