@@ -415,7 +415,7 @@ struct bz_opts {
 };
 
 #define BZ_PM_SIZE	0x3000	/* protected-mode part of the synthetic bzImage */
-#define BZ_MAX		(256 * 512 + BZ_PM_SIZE)	/* largest synthetic bzImage (setup_sects 255) */
+#define BZ_MAX		(256 * 512 + BZ_PM_SIZE)	/* biggest synthetic bzImage */
 
 static size_t make_bz(uint8_t *img, const struct bz_opts *o)
 {
@@ -635,7 +635,7 @@ static void test_hostile(struct guest_ram *ram)
 			memcpy(mut, img, len);
 			for (j = 0; j < n; j++) {
 				/* Hit the headers most of the time: that is where parsing is. */
-				size_t at = rand() % 4 ? (size_t)rand() % 0x280 : (size_t)rand() % len;
+				size_t at = (size_t)rand() % (rand() % 4 ? 0x280 : len);
 
 				mut[at] = (uint8_t)(rand() % 3 ? rand() : 0xff);
 			}

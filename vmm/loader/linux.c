@@ -7,7 +7,7 @@
 
 /* Setup header fields, as offsets into the image and into boot_params alike. */
 #define HDR_START		0x1f1	/* first setup header byte (setup_sects) */
-#define HDR_SETUP_SECTS		0x1f1	/* setup_sects: real-mode sectors after the boot sector */
+#define HDR_SETUP_SECTS		0x1f1	/* setup_sects: real-mode sectors */
 #define HDR_SYSSIZE		0x1f4	/* protected-mode size in 16-byte units */
 #define HDR_BOOT_FLAG		0x1fe	/* 0xaa55 */
 #define HDR_JUMP		0x200	/* short jmp; its byte 0x201 gives the header end */
@@ -53,7 +53,7 @@
 #define LF_CAN_USE_HEAP		0x80	/* heap_end_ptr is valid */
 
 #define LOADER_TYPE_UNDEF	0xff	/* type_of_loader: no assigned id */
-#define HEAP_END		0xde00	/* heap_end_ptr: 0xe000 - 0x200, as the spec suggests */
+#define HEAP_END		0xde00	/* heap_end_ptr: 0xe000 - 0x200, as spec suggests */
 #define INITRD_MAX_DEFAULT	0x37ffffff	/* before 2.03 */
 
 /* boot_params (zero page) fields outside the setup header */

@@ -10,8 +10,8 @@
 #include "vmm/log.h"
 
 /* GDT descriptors for the flat segments both boot protocols expect. */
-#define GDT_CODE32_FLAT	0x00cf9b000000ffffull	/* base 0, limit 4G, G D P DPL0 code er-a */
-#define GDT_DATA32_FLAT	0x00cf93000000ffffull	/* base 0, limit 4G, G B P DPL0 data rw-a */
+#define GDT_CODE32_FLAT	0x00cf9b000000ffffull	/* base 0, 4G, G D P DPL0 code er-a */
+#define GDT_DATA32_FLAT	0x00cf93000000ffffull	/* base 0, 4G, G B P DPL0 data rw-a */
 #define GDT_ENTRIES	4			/* null, unused, 0x10 code, 0x18 data */
 
 #define ELF_MAGIC	"\177ELF"	/* e_ident[0..3] */

@@ -16,7 +16,8 @@
 #define MB_HF_VIDEO		0x00000004	/* bit 2: video mode wanted */
 #define MB_HF_AOUT_KLUDGE	0x00010000	/* bit 16: address fields valid */
 #define MB_HF_REQUIRED		0x0000ffff	/* bits 0-15: loader must honour */
-#define MB_HF_KNOWN		(MB_HF_PAGE_ALIGN | MB_HF_MEMINFO | MB_HF_VIDEO)	/* required bits bt86 honours */
+/* Required bits bt86 honours. */
+#define MB_HF_KNOWN		(MB_HF_PAGE_ALIGN | MB_HF_MEMINFO | MB_HF_VIDEO)
 
 /* Header layout: magic, flags, checksum, then optional fields. */
 #define MB_HDR_BASE_LEN		12	/* magic, flags, checksum */
@@ -47,7 +48,8 @@
 #define MBI_MMAP_ENTRY		24		/* size field + 20-byte entry */
 #define MBI_NAME_OFF		0x100	/* "bt86" */
 #define MB_MOD_ENTRY		16		/* mod_start, mod_end, string, reserved */
-#define MB_MAX_MODULES		((LOADER_STRINGS - LOADER_MODLIST) / MB_MOD_ENTRY)	/* module list fills its page */
+/* The module list fills its page. */
+#define MB_MAX_MODULES		((LOADER_STRINGS - LOADER_MODLIST) / MB_MOD_ENTRY)
 #define MB_MEM_LOWER_KB		640		/* as QEMU reports it */
 
 #define MB_MAX_SEGS		32	/* PT_LOAD segments accepted */
@@ -551,9 +553,14 @@ int mb_info(const struct loader_file *f, FILE *out)
 		"address fields (a.out kludge)" : "elf32-i386");
 	fprintf(out, "header_offset: 0x%x\n", im->hdr_off);
 	fprintf(out, "flags: 0x%08x", im->flags);
-	for (i = 0; i < 32; i++)
+	for (i = 0; i < 32; i++) {
+		const char *name = NULL;
+
+		if (i < (int)(sizeof(hf_names) / sizeof(hf_names[0])))
+			name = hf_names[i];
 		if (im->flags & (1u << i))
-			fprintf(out, " %s", i < (int)(sizeof(hf_names) / sizeof(hf_names[0])) && hf_names[i] ? hf_names[i] : "reserved");
+			fprintf(out, " %s", name ? name : "reserved");
+	}
 	fprintf(out, "\n");
 	if (im->flags & MB_HF_AOUT_KLUDGE)
 		fprintf(out, "address_fields: header=0x%08x load=0x%08x load_end=0x%08x "
