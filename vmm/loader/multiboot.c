@@ -277,6 +277,13 @@ static int parse(const struct loader_file *f, struct mb_image *im)
 
 	memset(im, 0, sizeof(*im));
 	off = find_header(f, &bad_off);
+	if (off == -1 && f->size >= 4 && !memcmp(f->data, "\177ELF", 4) &&
+	    f->size >= MB_SEARCH_LEN) {
+		bt86_error("%s: bad magic: ELF file without a Multiboot header (0x%08x) in its "
+			   "first %d bytes; raw vmlinux is not supported, boot the bzImage",
+			   f->path, MB_HEADER_MAGIC, MB_SEARCH_LEN);
+		return -1;
+	}
 	if (off == -1 && f->size < MB_SEARCH_LEN) {
 		bt86_error("%s: bad magic: no Multiboot header (0x%08x) in the whole file, "
 			   "only %llu bytes long: truncated?", f->path, MB_HEADER_MAGIC,
