@@ -350,6 +350,17 @@ static uint64_t image_end(const struct mb_image *im)
 	return end;
 }
 
+static int entry_loaded(const struct mb_image *im)
+{
+	int i;
+
+	for (i = 0; i < im->nseg; i++)
+		if (im->entry >= im->seg[i].paddr &&
+		    im->entry - im->seg[i].paddr < im->seg[i].filesz)
+			return 1;
+	return 0;
+}
+
 static int place_segments(struct guest_ram *ram, const struct loader_file *f,
 			  const struct mb_image *im)
 {
@@ -485,6 +496,9 @@ int mb_load(struct guest_ram *ram, const struct loader_file *f, const struct loa
 	}
 	if (parse(f, im) < 0 || place_segments(ram, f, im) < 0)
 		goto out;
+	if (!entry_loaded(im))
+		bt86_warn("%s: entry point 0x%08x is outside every loaded segment", f->path,
+			  im->entry);
 	if (im->flags & MB_HF_VIDEO)
 		bt86_warn("%s: multiboot video mode request ignored (bt86 offers a text console "
 			  "only); booting anyway", f->path);
