@@ -28,11 +28,17 @@ check_report(int ok, const char *file, int line, const char *fmt, ...)
 /* CHECK(cond, "what", ...): count a pass, or print the failure and go on. */
 #define CHECK(cond, ...) check_report(!!(cond), __FILE__, __LINE__, __VA_ARGS__)
 
-/* CHECK_EQ for integers, printing both values on failure. */
+/* CHECK_EQ for integers, printing both values on failure; evaluates each once. */
 #define CHECK_EQ(got, want, what)                                                   \
-	check_report((unsigned long long)(got) == (unsigned long long)(want), __FILE__, \
-		     __LINE__, "%s: got 0x%llx want 0x%llx", what,                     \
-		     (unsigned long long)(got), (unsigned long long)(want))
+	check_eq((unsigned long long)(got), (unsigned long long)(want), __FILE__,   \
+		 __LINE__, what)
+
+static inline int check_eq(unsigned long long got, unsigned long long want,
+			   const char *file, int line, const char *what)
+{
+	return check_report(got == want, file, line, "%s: got 0x%llx want 0x%llx", what,
+			    got, want);
+}
 
 /* Print the tally line the runner reads and return the process status. */
 static inline int check_done(void)
