@@ -490,6 +490,17 @@ static void test_nien_and_reset(void)
 	EQ(inb(IDE_REG_DEVICE), 0, "device 0 selected");
 	EQ(inb(IDE_REG_ERROR), 0x01, "diagnostic code");
 	EQ(io_in(&bus, IDE_CMD_BASE, 2), 0, "reset aborted the IDENTIFY transfer");
+
+	outb(IDE_REG_NSECT, 4);
+	outb(IDE_REG_COMMAND, ATA_CMD_SET_MULTI);
+	devctl(IDE_CTL_NIEN);
+	outb(IDE_REG_COMMAND, ATA_CMD_IDENTIFY);
+	ide_reset(&ide);
+	EQ(ide.unit[0].mult, 0, "hardware reset turns multiple mode off");
+	EQ(altstatus(), 0x50, "hardware reset: ready, no DRQ");
+	EQ(inb(IDE_REG_LBAL), 1, "hardware reset: signature");
+	EQ(ide.control, 0, "hardware reset clears nIEN");
+	CHECK(ide.unit[0].fd >= 0, "image stays attached");
 }
 
 int main(void)

@@ -562,13 +562,29 @@ void ide_init(struct ide *d, const struct irq_line *irq)
 {
 	memset(d, 0, sizeof(*d));
 	d->irq = irq;
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2; i++)
 		d->unit[i].fd = -1;
-		d->unit[i].status = IDE_STAT_DRDY | IDE_STAT_DSC;
-		d->unit[i].error = 0x01;
-		d->unit[i].wcache = true;
+	ide_reset(d);
+}
+
+void ide_reset(struct ide *d)
+{
+	for (int i = 0; i < 2; i++) {
+		struct ide_unit *u = &d->unit[i];
+
+		u->status = IDE_STAT_DRDY | IDE_STAT_DSC;
+		u->error = 0x01;
+		u->xfer = IDE_XFER_NONE;
+		u->mult = 0;
+		u->wcache = true;
+		u->cur_heads = u->heads;
+		u->cur_spt = u->spt;
 	}
+	d->feature = 0;
+	d->control = 0;
+	d->irq_pending = false;
 	set_signature(d);
+	update_irq(d);
 }
 
 static void set_geometry(struct ide_unit *u)

@@ -120,6 +120,8 @@ void ide_init(struct ide *d, const struct irq_line *irq);
  * rounded down with a warning.
  */
 int ide_attach(struct ide *d, int unit, const char *path);
+/* Hardware reset (machine reset): registers and modes to power-on state, images kept. */
+void ide_reset(struct ide *d);
 /* Claim 0x1f0-0x1f7 (data port 16/32-bit) and 0x3f6; returns 0 or -1. */
 int ide_register(struct ide *d, struct io_bus *bus);
 /* fdatasync and close the images. */
