@@ -269,11 +269,15 @@ static int load_initrd(struct guest_ram *ram, const struct loader_file *f,
 		total = (total + 3) & ~3ull;
 		total += sz;
 	}
+	if (total == 0) {
+		bt86_error("%s: initrd is empty", list);
+		goto out;
+	}
 	top = (uint64_t)im->initrd_addr_max + 1;
 	if (top > ram->size)
 		top = ram->size;
 	at = total <= top ? (top - total) & ~0xfffull : 0;
-	if (total == 0 || total > top || at < low) {
+	if (total > top || at < low) {
 		bt86_error("%s: initrd (%llu bytes) does not fit between the kernel (ends 0x%llx) "
 			   "and min(initrd_addr_max 0x%x, RAM end 0x%llx)", list,
 			   (unsigned long long)total, (unsigned long long)low,
