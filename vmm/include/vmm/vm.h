@@ -19,6 +19,7 @@
 #include "vmm/hw/i8042.h"
 #include "vmm/hw/ide.h"
 #include "vmm/hw/sysports.h"
+#include "vmm/console.h"
 
 enum serial_mode { SERIAL_STDIO, SERIAL_NONE, SERIAL_FILE };
 
@@ -58,9 +59,9 @@ struct vm {
 	const struct engine_ops *eng_ops;
 	struct engine *eng;
 
+	struct console console;
 	int serial_out_fd;		/* -1 for --serial none */
-	int console_in_fd;		/* stdin when SERIAL_STDIO, else -1 */
-	bool console_escape;		/* saw Ctrl-A, waiting for the command key */
+	uint64_t next_deadline;		/* CLOCK_MONOTONIC ns of the next device event */
 
 	/* run-loop statistics, comparable across engines */
 	uint64_t exits[VMEXIT_ERROR + 1];

@@ -1,0 +1,197 @@
+/* The translation cache: blocks, their exits and links, lookup and invalidation. */
+#ifndef BT_TC_H
+#define BT_TC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+
+#include "bt/insn.h"
+
+/*
+ * The part of the vCPU that translated code and the entry glue touch, at the
+ * fixed offsets below (monitor/glue.S and bt/translate.c use the numbers).
+ * Guest registers live in host registers while in the TC; they are stored
+ * here only across exits.
+ */
+struct bt_cpu {
+	uint32_t gpr[8];	/* 0x00 eax..edi; gpr[4] is the guest ESP (r12d in the TC) */
+	uint64_t hflags;	/* 0x20 host RFLAGS image: guest arithmetic flags and DF */
+	uint64_t host_rsp;	/* 0x28 host stack pointer saved by tc_enter */
+	uint64_t view_base;	/* 0x30 the current view: r15 in the TC */
+	uint64_t exit_rec;	/* 0x38 struct tc_exit * of the stub taken, 0 for an IBL miss */
+	uint64_t ibl_table;	/* 0x40 indirect-branch table of the current mode */
+	uint64_t tc_exit;	/* 0x48 glue entry exit stubs jump to */
+	uint64_t ibl_miss;	/* 0x50 glue entry for IBL misses */
+	uint32_t exit_eip;	/* 0x58 IBL miss: the guest target EIP */
+	uint32_t pad;
+	uint8_t fx_guest[512] __attribute__((aligned(16)));	/* 0x60 guest x87/SSE */
+	uint8_t fx_host[512] __attribute__((aligned(16)));	/* 0x260 host's clean state */
+};
+
+#define BTC_GPR		0x00
+#define BTC_HFLAGS	0x20
+#define BTC_HOST_RSP	0x28
+#define BTC_VIEW	0x30
+#define BTC_EXIT_REC	0x38
+#define BTC_IBL_TABLE	0x40
+#define BTC_TC_EXIT	0x48
+#define BTC_IBL_MISS	0x50
+#define BTC_EXIT_EIP	0x58
+#define BTC_FX_GUEST	0x60
+#define BTC_FX_HOST	0x260
+
+/* The 4 KiB page below every view base; PROT_NONE when an exit is wanted. */
+#define BT_POLL_OFFSET	(-4096)
+
+enum tc_exit_kind {
+	TC_EXIT_BRANCH,		/* direct branch to eip: chainable */
+	TC_EXIT_CALLOUT,	/* the instruction at eip needs the monitor */
+	TC_EXIT_END,		/* block ended (length cap, page end) at eip: chainable */
+};
+
+struct tc_block;
+
+/* One way out of a block; r11 points here when the stub is taken. */
+struct tc_exit {
+	uint8_t kind;		/* enum tc_exit_kind */
+	uint32_t eip;		/* branch target, or the instruction of a callout */
+	uint32_t jmp_off;	/* TC offset of the rel32 that chaining patches */
+	uint32_t stub_off;	/* TC offset of the stub (the unchained target) */
+	struct tc_block *blk;
+	struct tc_block *to;	/* linked target, NULL when unchained */
+	struct tc_exit *in_next;	/* next exit linked into the same target */
+	struct bt_insn insn;	/* callouts: the decoded instruction */
+};
+
+#define TC_MAX_EXITS	2
+
+/* Per guest instruction: where it starts in the TC and in guest memory. */
+struct tc_map {
+	uint16_t host_off;	/* from the block's code start */
+	uint16_t guest_off;	/* from the block's guest EIP */
+	uint8_t fixup;		/* TC_FIX_* needed to recover precise state */
+	uint8_t aux;
+};
+
+#define TC_FIX_NONE	0
+#define TC_FIX_STRING	1	/* rsi/rdi hold view + segment base + offset */
+#define TC_FIX_HSWAP	2	/* low and high byte of GPR aux are swapped */
+
+struct tc_block {
+	uint32_t eip;		/* guest EIP at entry (CS-relative) */
+	uint32_t phys;		/* guest-physical address of the first byte */
+	uint32_t phys_end;	/* guest-physical address of the last byte */
+	uint16_t mode;		/* interned mode id (tc_mode_id) */
+	uint16_t ninsn;
+	uint32_t glen;		/* guest bytes */
+	uint32_t ind_off;	/* TC offset of the IBL entry */
+	uint32_t code_off;	/* TC offset of the normal entry */
+	uint32_t code_len;
+	uint32_t map_idx;	/* first struct tc_map of this block */
+	bool valid;
+	bool two_pages;		/* spans two guest pages: never a chaining target */
+	uint8_t nexits;
+	struct tc_exit exits[TC_MAX_EXITS];
+	struct tc_exit *incoming;	/* exits of other blocks linked here */
+	struct tc_block *hash_next;
+	struct tc_block *page_next[2];	/* lists of blocks per guest page */
+};
+
+/* What a translation is specialised for: folded segment bases, CPL, sizes. */
+struct bt_mode {
+	uint32_t seg_base[6];
+	uint8_t cpl;
+	uint8_t cs32;		/* CS.D: only 32-bit code is translated */
+	uint8_t ss32;
+};
+
+/*
+ * How the translator reads guest code and tells the monitor that a guest page
+ * now holds translations (so writes to it must be caught).
+ */
+struct tc_host {
+	/* Copy up to n bytes at linear addr; returns bytes available (0 = none). */
+	size_t (*fetch)(void *opaque, uint32_t lin, uint8_t *buf, size_t n, uint32_t *phys);
+	/* First block on / last block off a guest-physical page. */
+	void (*code_page)(void *opaque, uint32_t phys_page, bool has_code);
+	void *opaque;
+};
+
+#define TC_MAX_MODES	32
+#define TC_IBL_SIZE	65536	/* indexed by the low 16 bits of the target EIP */
+
+struct tc_stats {
+	uint64_t blocks, insns, guest_bytes, host_bytes;
+	uint64_t flushes, invalidations, smc_pages;
+	uint64_t chains, unchains;
+	uint64_t exits_chainable, exits_callout, ibl_misses;
+	uint64_t callouts[BT_NR_OPS];	/* by instruction class */
+	uint64_t translated[BT_NR_OPS];	/* inline translations by class */
+	uint64_t translate_ns;
+};
+
+struct tc {
+	uint8_t *rw, *rx;	/* two views of one memfd: write here, run there */
+	size_t size, used;
+	int fd;
+	struct tc_block *blocks;
+	size_t nblocks, max_blocks;
+	struct tc_map *maps;
+	size_t nmaps, max_maps;
+	struct tc_block **hash;
+	size_t hash_mask;
+	struct tc_block **pages;	/* per guest-physical page: blocks on it */
+	uint32_t npages;
+	struct bt_mode modes[TC_MAX_MODES];
+	uint64_t *ibl[TC_MAX_MODES];
+	int nmodes;
+	uint32_t glue_miss_off;	/* TC offset of the IBL-miss trampoline */
+	struct tc_host host;
+	bool trace;		/* --trace-tc */
+	struct tc_stats st;
+};
+
+int tc_create(struct tc *tc, size_t size, uint64_t ram_size, const struct tc_host *host);
+void tc_destroy(struct tc *tc);
+void tc_flush(struct tc *tc);
+
+/* Intern a mode; returns its id (flushing the TC when the table is full). */
+int tc_mode_id(struct tc *tc, const struct bt_mode *m);
+
+struct tc_block *tc_lookup(struct tc *tc, uint32_t eip, uint32_t phys, int mode);
+
+/*
+ * Translate the block at eip for mode (and enter it in the lookup tables).
+ * Returns NULL when no code can be fetched at eip (the caller raises the
+ * guest fault); *fetch_fault tells that apart from a full TC (flush and retry).
+ */
+struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool *fetch_fault);
+
+/* Link exit e to block to (rules in bt/link.c); returns true when linked. */
+bool tc_link(struct tc *tc, struct tc_exit *e, struct tc_block *to);
+
+/* Invalidate every block touching [phys, phys+len); returns how many died. */
+int tc_invalidate_phys(struct tc *tc, uint32_t phys, uint32_t len);
+
+/* Does the guest-physical page hold translations? */
+bool tc_page_has_code(const struct tc *tc, uint32_t phys);
+
+/* Map a host RIP inside the TC to its block and guest instruction. */
+struct tc_block *tc_find_block(struct tc *tc, uint64_t host_rip);
+const struct tc_map *tc_find_insn(struct tc *tc, const struct tc_block *b, uint64_t host_rip);
+
+/* Enter a finished block in the hash, page lists and IBL; take it out of the hash. */
+void tc_insert(struct tc *tc, struct tc_block *b);
+void tc_unhash(struct tc *tc, struct tc_block *b);
+void tc_ibl_insert(struct tc *tc, struct tc_block *b);
+
+static inline uint8_t *tc_rx(const struct tc *tc, uint32_t off)
+{
+	return tc->rx + off;
+}
+
+void tc_print_stats(const struct tc *tc, FILE *out);
+
+#endif

@@ -1,0 +1,225 @@
+/*
+ * tcache.c - translation-cache memory, block lookup, page lists, mode ids.
+ *
+ * The TC is one memfd mapped twice: a read/write view the translator and the
+ * linker write through, and a read/execute view translated code runs from.
+ * Guest code therefore never runs from writable memory, and nothing the guest
+ * controls is ever mapped executable: it can only run what the translator
+ * emitted.  Blocks are appended in TC order, so a host RIP maps back to its
+ * block by binary search.  When the TC fills up, everything is flushed at
+ * once (simpler and, per DynamoRIO's experience, not much worse than FIFO).
+ */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "bt/tc.h"
+
+#define TC_HASH_SIZE	(1u << 16)
+
+static size_t hash_of(uint32_t eip, uint32_t phys, int mode)
+{
+	uint32_t h = eip * 0x9e3779b1u ^ phys * 0x85ebca6bu ^ (uint32_t)mode * 0xc2b2ae35u;
+
+	return h ^ (h >> 16);
+}
+
+int tc_create(struct tc *tc, size_t size, uint64_t ram_size, const struct tc_host *host)
+{
+	memset(tc, 0, sizeof(*tc));
+	tc->fd = memfd_create("bt86-tc", MFD_CLOEXEC);
+	if (tc->fd < 0 || ftruncate(tc->fd, (off_t)size) < 0)
+		return -1;
+	tc->rw = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, tc->fd, 0);
+	tc->rx = mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_SHARED, tc->fd, 0);
+	if (tc->rw == MAP_FAILED || tc->rx == MAP_FAILED)
+		return -1;
+	tc->size = size;
+	tc->max_blocks = size / 64;
+	tc->max_maps = size / 8;
+	tc->blocks = calloc(tc->max_blocks, sizeof(*tc->blocks));
+	tc->maps = calloc(tc->max_maps, sizeof(*tc->maps));
+	tc->hash = calloc(TC_HASH_SIZE, sizeof(*tc->hash));
+	tc->hash_mask = TC_HASH_SIZE - 1;
+	tc->npages = (uint32_t)(ram_size >> 12);
+	tc->pages = calloc(tc->npages, sizeof(*tc->pages));
+	tc->host = *host;
+	if (!tc->blocks || !tc->maps || !tc->hash || !tc->pages)
+		return -1;
+	tc_flush(tc);
+	return 0;
+}
+
+void tc_destroy(struct tc *tc)
+{
+	if (tc->rw && tc->rw != MAP_FAILED)
+		munmap(tc->rw, tc->size);
+	if (tc->rx && tc->rx != MAP_FAILED)
+		munmap(tc->rx, tc->size);
+	if (tc->fd >= 0)
+		close(tc->fd);
+	for (int i = 0; i < TC_MAX_MODES; i++)
+		free(tc->ibl[i]);
+	free(tc->blocks);
+	free(tc->maps);
+	free(tc->hash);
+	free(tc->pages);
+	memset(tc, 0, sizeof(*tc));
+	tc->fd = -1;
+}
+
+static void ibl_reset(struct tc *tc, int mode)
+{
+	uint64_t miss = (uint64_t)(uintptr_t)tc_rx(tc, tc->glue_miss_off);
+
+	for (size_t i = 0; i < TC_IBL_SIZE; i++)
+		tc->ibl[mode][i] = miss;
+}
+
+/*
+ * Drop every translation.  Code pages lose their write protection through
+ * the code_page callback so the guest stops paying for traces it no longer
+ * needs.
+ */
+void tc_flush(struct tc *tc)
+{
+	for (uint32_t p = 0; p < tc->npages; p++) {
+		if (tc->pages[p] && tc->host.code_page)
+			tc->host.code_page(tc->host.opaque, p << 12, false);
+		tc->pages[p] = NULL;
+	}
+	memset(tc->hash, 0, TC_HASH_SIZE * sizeof(*tc->hash));
+	tc->nblocks = 0;
+	tc->nmaps = 0;
+	/* The IBL-miss trampoline sits at offset 0: jmp [r13 + BTC_IBL_MISS]. */
+	tc->rw[0] = 0x41;
+	tc->rw[1] = 0xff;
+	tc->rw[2] = 0x65;		/* modrm: mod=01 /4 rm=r13 */
+	tc->rw[3] = BTC_IBL_MISS;
+	tc->glue_miss_off = 0;
+	tc->used = 64;
+	for (int m = 0; m < tc->nmodes; m++)
+		ibl_reset(tc, m);
+	if (tc->nblocks || tc->st.blocks)
+		tc->st.flushes++;
+}
+
+int tc_mode_id(struct tc *tc, const struct bt_mode *m)
+{
+	for (int i = 0; i < tc->nmodes; i++)
+		if (!memcmp(&tc->modes[i], m, sizeof(*m)))
+			return i;
+	if (tc->nmodes == TC_MAX_MODES) {
+		/* Every id may be baked into blocks: only a flush frees them. */
+		tc->nmodes = 0;
+		tc_flush(tc);
+	}
+	if (!tc->ibl[tc->nmodes]) {
+		tc->ibl[tc->nmodes] = malloc(TC_IBL_SIZE * sizeof(uint64_t));
+		if (!tc->ibl[tc->nmodes])
+			abort();
+	}
+	tc->modes[tc->nmodes] = *m;
+	ibl_reset(tc, tc->nmodes);
+	return tc->nmodes++;
+}
+
+struct tc_block *tc_lookup(struct tc *tc, uint32_t eip, uint32_t phys, int mode)
+{
+	struct tc_block *b = tc->hash[hash_of(eip, phys, mode) & tc->hash_mask];
+
+	for (; b; b = b->hash_next)
+		if (b->eip == eip && b->phys == phys && b->mode == mode)
+			return b;
+	return NULL;
+}
+
+static void page_add(struct tc *tc, struct tc_block *b, int which, uint32_t page)
+{
+	if (page >= tc->npages)
+		return;
+	if (!tc->pages[page] && tc->host.code_page) {
+		tc->st.smc_pages++;
+		tc->host.code_page(tc->host.opaque, page << 12, true);
+	}
+	b->page_next[which] = tc->pages[page];
+	tc->pages[page] = b;
+}
+
+/* Enter a finished block in the hash, the page lists and the IBL table. */
+void tc_insert(struct tc *tc, struct tc_block *b)
+{
+	size_t h = hash_of(b->eip, b->phys, b->mode) & tc->hash_mask;
+
+	b->hash_next = tc->hash[h];
+	tc->hash[h] = b;
+	page_add(tc, b, 0, b->phys >> 12);
+	if (b->two_pages)
+		page_add(tc, b, 1, b->phys_end >> 12);
+	tc_ibl_insert(tc, b);
+}
+
+void tc_unhash(struct tc *tc, struct tc_block *b)
+{
+	struct tc_block **pp = &tc->hash[hash_of(b->eip, b->phys, b->mode) & tc->hash_mask];
+
+	for (; *pp; pp = &(*pp)->hash_next) {
+		if (*pp == b) {
+			*pp = b->hash_next;
+			return;
+		}
+	}
+}
+
+void tc_ibl_insert(struct tc *tc, struct tc_block *b)
+{
+	tc->ibl[b->mode][b->eip & (TC_IBL_SIZE - 1)] = (uint64_t)(uintptr_t)tc_rx(tc, b->ind_off);
+}
+
+bool tc_page_has_code(const struct tc *tc, uint32_t phys)
+{
+	uint32_t p = phys >> 12;
+
+	return p < tc->npages && tc->pages[p];
+}
+
+struct tc_block *tc_find_block(struct tc *tc, uint64_t host_rip)
+{
+	uint64_t base = (uint64_t)(uintptr_t)tc->rx;
+	size_t lo = 0, hi = tc->nblocks;
+	uint32_t off;
+
+	if (host_rip < base || host_rip >= base + tc->used)
+		return NULL;
+	off = (uint32_t)(host_rip - base);
+	/* Last block whose IBL entry starts at or before off. */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (tc->blocks[mid].ind_off <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? &tc->blocks[lo - 1] : NULL;
+}
+
+const struct tc_map *tc_find_insn(struct tc *tc, const struct tc_block *b, uint64_t host_rip)
+{
+	uint64_t code = (uint64_t)(uintptr_t)tc_rx(tc, b->code_off);
+	const struct tc_map *best = NULL;
+
+	if (host_rip < code)
+		return NULL;
+	for (uint32_t i = 0; i < b->ninsn; i++) {
+		const struct tc_map *m = &tc->maps[b->map_idx + i];
+
+		if (code + m->host_off > host_rip)
+			break;
+		best = m;
+	}
+	return best;
+}

@@ -1,0 +1,707 @@
+/*
+ * translate.c - guest basic block -> x86-64 translation.
+ *
+ * The translated-code model (DESIGN.md §2): guest EAX..EDI live in the host
+ * registers of the same number, except ESP, which lives in r12 so the host
+ * stack stays a real host stack for signals and calls.  Guest arithmetic
+ * flags and DF live in the host RFLAGS.  r13 points at the vCPU (struct
+ * bt_cpu), r15 at the current view: a 4 GiB host window that shadows the
+ * guest address space.  r14, r11 and r10 are scratch.
+ *
+ * Every guest memory access is rewritten into two steps: a `lea r14d, [...]`
+ * that forms the 32-bit linear address (segment base folded into the
+ * displacement, so it wraps mod 2^32 exactly as the guest's would, and lea
+ * leaves the flags alone), then the original operation on [r15 + r14].
+ * Whatever address the guest computes, the access lands inside the window;
+ * the window is all the guest can ever touch.
+ *
+ * A block has three parts: an IBL entry that checks the indirect-branch
+ * target (without touching the flags: lea + jrcxz), the normal entry that
+ * starts with a load from the view's poll page (the monitor makes that page
+ * inaccessible when it wants the guest out, so a block boundary becomes an
+ * exit without any test in the hot path), and the exit stubs.  Instructions
+ * that need the monitor end the block with a callout exit.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "bt/emit.h"
+#include "bt/tc.h"
+#include "vmm/cpu.h"
+
+#define BT_MAX_BLOCK_INSNS	48
+#define BT_MAX_BLOCK_BYTES	8192	/* host bytes a block may need, worst case */
+
+struct xl {
+	struct tc *tc;
+	struct emitter e;
+	struct tc_block *b;
+	const struct bt_mode *mode;
+};
+
+static const uint8_t OP_MOV_STORE = 0x89;	/* mov r/m, r */
+static const uint8_t OP_MOV_LOAD = 0x8b;	/* mov r, r/m */
+
+static struct tc_exit *new_exit(struct xl *x, enum tc_exit_kind kind, uint32_t eip)
+{
+	struct tc_exit *ex = &x->b->exits[x->b->nexits++];
+
+	memset(ex, 0, sizeof(*ex));
+	ex->kind = (uint8_t)kind;
+	ex->eip = eip;
+	ex->blk = x->b;
+	return ex;
+}
+
+/* jmp (or jcc) to the stub of a new chainable exit; the stub comes at block end. */
+static void exit_direct(struct xl *x, int cc, enum tc_exit_kind kind, uint32_t eip)
+{
+	struct tc_exit *ex = new_exit(x, kind, eip);
+
+	ex->jmp_off = cc < 0 ? emit_jmp32(&x->e, 0) : emit_jcc32(&x->e, cc, 0);
+}
+
+/* mov r11, &exit; jmp [r13 + tc_exit]: leave the TC through an exit record. */
+static void emit_stub(struct xl *x, struct tc_exit *ex)
+{
+	emit_mov64_imm(&x->e, H_R11, (uint64_t)(uintptr_t)ex);
+	emit_jmp_mem(&x->e, H_VCPU, H_NONE, 1, BTC_TC_EXIT);
+}
+
+static void exit_callout(struct xl *x, const struct bt_insn *in)
+{
+	struct tc_exit *ex = new_exit(x, TC_EXIT_CALLOUT, in->eip);
+
+	ex->insn = *in;
+	ex->stub_off = x->e.off;
+	emit_stub(x, ex);
+	x->tc->st.callouts[in->op]++;
+}
+
+/* Emit the stubs of the chainable exits and point their jumps at them. */
+static void finish_stubs(struct xl *x)
+{
+	for (int i = 0; i < x->b->nexits; i++) {
+		struct tc_exit *ex = &x->b->exits[i];
+
+		if (ex->kind == TC_EXIT_CALLOUT)
+			continue;
+		ex->stub_off = x->e.off;
+		emit_patch32(&x->e, ex->jmp_off, ex->stub_off);
+		emit_stub(x, ex);
+	}
+}
+
+/* r10d = low 16 bits of the target in r11d; jmp [ibl_table + r10*8]. */
+static void emit_ibl_dispatch(struct xl *x)
+{
+	static const uint8_t movzx[] = { 0x45, 0x0f, 0xb7, 0xd3 };	/* movzx r10d, r11w */
+
+	emit_bytes(&x->e, movzx, sizeof(movzx));
+	emit_load64(&x->e, H_ADDR, H_VCPU, BTC_IBL_TABLE);
+	emit_jmp_mem(&x->e, H_ADDR, H_R10, 8, 0);
+}
+
+static int gpr_host(const struct bt_reg *r)
+{
+	if (r->cls == BT_RC_GPR32 || r->cls == BT_RC_GPR16 || r->cls == BT_RC_GPR8)
+		return host_of_guest(r->num);
+	return H_NONE;
+}
+
+/* lea r14d, [linear address of m]; -1 for forms not translated inline. */
+static int emit_addr(struct xl *x, const struct bt_mem *m, int32_t esp_adjust)
+{
+	int base = H_NONE, index = H_NONE;
+	int32_t disp = m->disp + (int32_t)x->mode->seg_base[m->seg];
+
+	if (m->addr16)
+		return -1;
+	if (m->base.cls == BT_RC_GPR32) {
+		base = host_of_guest(m->base.num);
+		if (m->base.num == R_ESP)
+			disp += esp_adjust;
+	} else if (m->base.cls != BT_RC_NONE) {
+		return -1;
+	}
+	if (m->index.cls == BT_RC_GPR32)
+		index = host_of_guest(m->index.num);
+	else if (m->index.cls != BT_RC_NONE)
+		return -1;
+	emit_lea32(&x->e, H_ADDR, base, index, m->scale ? m->scale : 1, disp);
+	return 0;
+}
+
+/* mov [r15 + r14], reg (size 2 or 4). */
+static void emit_store_reg(struct xl *x, int size, int hreg)
+{
+	uint8_t op[2] = { 0x66, OP_MOV_STORE };
+
+	emit_mem_op(&x->e, 0, size == 2 ? op : op + 1, size == 2 ? 2 : 1, hreg, H_VIEW, H_ADDR,
+		    1, 0, 0);
+}
+
+/* mov reg, [r15 + r14] (size 2 or 4). */
+static void emit_load_reg(struct xl *x, int size, int hreg)
+{
+	uint8_t op[2] = { 0x66, OP_MOV_LOAD };
+
+	emit_mem_op(&x->e, 0, size == 2 ? op : op + 1, size == 2 ? 2 : 1, hreg, H_VIEW, H_ADDR,
+		    1, 0, 0);
+}
+
+static void emit_store_imm(struct xl *x, int size, uint32_t imm)
+{
+	uint8_t op[2] = { 0x66, 0xc7 };	/* mov r/m, imm */
+
+	emit_mem_op(&x->e, 0, size == 2 ? op : op + 1, size == 2 ? 2 : 1, 0, H_VIEW, H_ADDR, 1,
+		    0, 0);
+	if (size == 2) {
+		emit_u8(&x->e, (uint8_t)imm);
+		emit_u8(&x->e, (uint8_t)(imm >> 8));
+	} else {
+		emit_u32(&x->e, imm);
+	}
+}
+
+/* Point r14d at the stack slot ESP + off (SS base folded in). */
+static void emit_stack_addr(struct xl *x, int32_t off)
+{
+	emit_lea32(&x->e, H_ADDR, H_GUEST_ESP, H_NONE, 1,
+		   off + (int32_t)x->mode->seg_base[S_SS]);
+}
+
+static void emit_esp_add(struct xl *x, int32_t delta)
+{
+	emit_lea32(&x->e, H_GUEST_ESP, H_GUEST_ESP, H_NONE, 1, delta);
+}
+
+/* Load the value of a push/call/jmp source operand into r11d. */
+static int emit_value_r11(struct xl *x, const struct bt_opnd *o, int size)
+{
+	if (o->kind == BT_OPND_REG && gpr_host(&o->reg) != H_NONE) {
+		static const uint8_t mov = 0x89;
+
+		emit_reg_op(&x->e, 0, &mov, 1, gpr_host(&o->reg), H_R11);
+		return 0;
+	}
+	if (o->kind == BT_OPND_MEM) {
+		if (emit_addr(x, &o->mem, 0) < 0)
+			return -1;
+		emit_load_reg(x, size, H_R11);
+		return 0;
+	}
+	if (o->kind == BT_OPND_IMM) {
+		emit_mov32_imm(&x->e, H_R11, o->imm);
+		return 0;
+	}
+	return -1;
+}
+
+static int xl_push(struct xl *x, const struct bt_insn *in)
+{
+	const struct bt_opnd *o = &in->opnd[0];
+	int size = in->opsize;
+
+	if (size != 4 && size != 2)
+		return -1;
+	if (o->kind == BT_OPND_MEM && emit_value_r11(x, o, size) < 0)
+		return -1;
+	emit_stack_addr(x, -size);
+	if (o->kind == BT_OPND_MEM)
+		emit_store_reg(x, size, H_R11);
+	else if (o->kind == BT_OPND_REG && gpr_host(&o->reg) != H_NONE)
+		emit_store_reg(x, size, gpr_host(&o->reg));
+	else if (o->kind == BT_OPND_IMM)
+		emit_store_imm(x, size, o->imm);
+	else
+		return -1;
+	emit_esp_add(x, -size);
+	return 0;
+}
+
+static int xl_pop(struct xl *x, const struct bt_insn *in)
+{
+	const struct bt_opnd *o = &in->opnd[0];
+	int size = in->opsize;
+
+	if (size != 4 && size != 2)
+		return -1;
+	emit_stack_addr(x, 0);
+	if (o->kind == BT_OPND_REG && gpr_host(&o->reg) != H_NONE) {
+		emit_load_reg(x, size, gpr_host(&o->reg));
+		/* pop %esp: the loaded value wins over the increment. */
+		if (!(o->reg.num == R_ESP && size == 4))
+			emit_esp_add(x, size);
+		return 0;
+	}
+	if (o->kind != BT_OPND_MEM)
+		return -1;
+	emit_load_reg(x, size, H_R11);
+	/* The destination address uses ESP after the increment. */
+	if (emit_addr(x, &o->mem, size) < 0)
+		return -1;
+	emit_store_reg(x, size, H_R11);
+	emit_esp_add(x, size);
+	return 0;
+}
+
+static int xl_leave(struct xl *x, const struct bt_insn *in)
+{
+	static const uint8_t mov = 0x89;
+
+	if (in->opsize != 4)
+		return -1;
+	emit_reg_op(&x->e, 0, &mov, 1, H_RBP, H_GUEST_ESP);	/* mov r12d, ebp */
+	emit_stack_addr(x, 0);
+	emit_load_reg(x, 4, H_RBP);
+	emit_esp_add(x, 4);
+	return 0;
+}
+
+static int xl_call_rel(struct xl *x, const struct bt_insn *in)
+{
+	if (in->opsize != 4)
+		return -1;
+	emit_stack_addr(x, -4);
+	emit_store_imm(x, 4, in->eip + in->len);
+	emit_esp_add(x, -4);
+	exit_direct(x, -1, TC_EXIT_BRANCH, in->target);
+	return 1;
+}
+
+static int xl_indirect(struct xl *x, const struct bt_insn *in, bool is_call)
+{
+	if (in->opsize != 4 || emit_value_r11(x, &in->opnd[0], 4) < 0)
+		return -1;
+	if (is_call) {
+		emit_stack_addr(x, -4);
+		emit_store_imm(x, 4, in->eip + in->len);
+		emit_esp_add(x, -4);
+	}
+	emit_ibl_dispatch(x);
+	return 1;
+}
+
+static int xl_ret(struct xl *x, const struct bt_insn *in)
+{
+	uint32_t extra = in->nopnds && in->opnd[0].kind == BT_OPND_IMM ? in->opnd[0].imm : 0;
+
+	if (in->opsize != 4)
+		return -1;
+	emit_stack_addr(x, 0);
+	emit_load_reg(x, 4, H_R11);
+	emit_esp_add(x, 4 + (int32_t)(extra & 0xffff));
+	emit_ibl_dispatch(x);
+	return 1;
+}
+
+/* The condition code of a jcc: low nibble of its opcode (70+cc or 0F 80+cc). */
+static int jcc_cond(const struct bt_insn *in)
+{
+	for (int i = 0; i < in->len; i++) {
+		uint8_t b = in->bytes[i];
+
+		if (b >= 0x70 && b <= 0x7f)
+			return b & 15;
+		if (b == 0x0f && i + 1 < in->len)
+			return in->bytes[i + 1] & 15;
+	}
+	return -1;
+}
+
+/*
+ * loop/loope/loopne/jecxz have only rel8 forms: emit the original (with an
+ * address-size prefix so it uses ECX) over a short hop, then both exits.
+ */
+static int xl_loop(struct xl *x, const struct bt_insn *in)
+{
+	uint8_t opc = in->op == BT_LOOP ? 0xe2 : in->op == BT_LOOPE ? 0xe1 :
+		      in->op == BT_LOOPNE ? 0xe0 : 0xe3;
+	uint8_t seq[] = { 0x67, opc, 0x02, 0xeb, 0x05 };
+
+	if (in->addrsize != 4 || in->opsize != 4)
+		return -1;
+	emit_bytes(&x->e, seq, sizeof(seq));	/* taken: skip the next jmp (EB 05) */
+	exit_direct(x, -1, TC_EXIT_BRANCH, in->eip + in->len);
+	exit_direct(x, -1, TC_EXIT_BRANCH, in->target);
+	return 1;
+}
+
+/* First opcode byte after the legacy prefixes. */
+static uint8_t first_opcode(const struct bt_insn *in)
+{
+	for (int i = 0; i < in->len; i++) {
+		switch (in->bytes[i]) {
+		case 0x66: case 0x67: case 0xf0: case 0xf2: case 0xf3:
+		case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+			continue;
+		default:
+			return in->bytes[i];
+		}
+	}
+	return 0;
+}
+
+/* lea reg64, [reg64 + r15]: into the view without touching the flags. */
+static void emit_view_add(struct xl *x, int reg)
+{
+	static const uint8_t lea = 0x8d;
+
+	emit_mem_op(&x->e, 1, &lea, 1, reg, reg, H_VIEW, 1, 0, 0);
+}
+
+static int xl_string(struct xl *x, const struct bt_insn *in, struct tc_map *m)
+{
+	bool src = in->op == BT_MOVS || in->op == BT_LODS || in->op == BT_CMPS;
+	bool dst = in->op != BT_LODS;
+	int src_seg = S_DS;
+	uint8_t op[3];
+	int n = 0;
+
+	if (in->addrsize != 4)
+		return -1;
+	for (int i = 0; i < in->nopnds; i++)
+		if (in->opnd[i].kind == BT_OPND_MEM && in->opnd[i].mem.base.num == R_ESI)
+			src_seg = in->opnd[i].mem.seg;
+	m->fixup = TC_FIX_STRING;
+	m->aux = (uint8_t)((src ? 1 : 0) | (dst ? 2 : 0) | (src_seg << 2));
+	/* rsi = view + (uint32)(esi + base): wraps like the guest, then enters the window. */
+	if (src) {
+		if (x->mode->seg_base[src_seg])
+			emit_lea32(&x->e, H_RSI, H_RSI, H_NONE, 1,
+				   (int32_t)x->mode->seg_base[src_seg]);
+		emit_view_add(x, H_RSI);
+	}
+	if (dst) {
+		if (x->mode->seg_base[S_ES])
+			emit_lea32(&x->e, H_RDI, H_RDI, H_NONE, 1,
+				   (int32_t)x->mode->seg_base[S_ES]);
+		emit_view_add(x, H_RDI);
+	}
+	if (in->opsize == 2)
+		op[n++] = 0x66;
+	if (in->has_rep)
+		op[n++] = 0xf3;
+	else if (in->has_repne)
+		op[n++] = 0xf2;
+	op[n++] = first_opcode(in);
+	emit_bytes(&x->e, op, (unsigned)n);
+	if (src) {
+		emit_bytes(&x->e, (const uint8_t[]){ 0x89, 0xf6 }, 2);		/* mov esi, esi */
+		if (x->mode->seg_base[src_seg])
+			emit_lea32(&x->e, H_RSI, H_RSI, H_NONE, 1,
+				   -(int32_t)x->mode->seg_base[src_seg]);
+	}
+	if (dst) {
+		emit_bytes(&x->e, (const uint8_t[]){ 0x89, 0xff }, 2);		/* mov edi, edi */
+		if (x->mode->seg_base[S_ES])
+			emit_lea32(&x->e, H_RDI, H_RDI, H_NONE, 1,
+				   -(int32_t)x->mode->seg_base[S_ES]);
+	}
+	return 0;
+}
+
+/* The high-byte register among the operands (ah..bh), or -1. */
+static int high8_gpr(const struct bt_insn *in)
+{
+	for (int i = 0; i < in->nopnds; i++)
+		if (in->opnd[i].kind == BT_OPND_REG && in->opnd[i].reg.cls == BT_RC_GPR8H)
+			return in->opnd[i].reg.num;
+	return -1;
+}
+
+/* Does the instruction name the low byte of gpr anywhere (explicitly or not)? */
+static bool uses_gpr(const struct bt_insn *in, int gpr)
+{
+	for (int i = 0; i < in->nopnds; i++) {
+		const struct bt_opnd *o = &in->opnd[i];
+
+		if (o->kind == BT_OPND_REG && o->reg.cls != BT_RC_GPR8H &&
+		    o->reg.cls != BT_RC_SEG && o->reg.cls != BT_RC_OTHER && o->reg.num == gpr)
+			return true;
+		if (o->kind == BT_OPND_MEM &&
+		    ((o->mem.base.cls != BT_RC_NONE && o->mem.base.num == gpr) ||
+		     (o->mem.index.cls != BT_RC_NONE && o->mem.index.num == gpr)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Copy or re-encode an ordinary instruction.  Register-only forms that mean
+ * the same in 64-bit mode are copied byte for byte (IDENT); the rest go
+ * through the encoder with the memory operand moved into the view.
+ */
+static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
+{
+	uint8_t buf[16];
+	uint8_t opc = first_opcode(in);
+	bool raw = !in->has_mem && !in->uses_esp && !(opc >= 0x40 && opc <= 0x4f) &&
+		   opc != 0x82 && !(in->agen && in->addrsize != 4);
+	int n, hi;
+
+	if (in->vex)
+		return -1;
+	if (raw) {
+		emit_bytes(&x->e, in->bytes, in->len);
+		return 0;
+	}
+	if (in->agen && in->addrsize != 4)
+		return -1;
+	if (in->has_mem && emit_addr(x, &in->opnd[in->memop].mem, 0) < 0)
+		return -1;
+	n = bt_reencode(in, false, buf, sizeof(buf));
+	if (n > 0) {
+		emit_bytes(&x->e, buf, (unsigned)n);
+		return 0;
+	}
+	/*
+	 * ah..bh cannot be encoded next to r14/r15 (any REX prefix turns them
+	 * into spl..dil).  Swap the byte into the low half, run the low-byte
+	 * form, swap back; xchg leaves the flags alone.
+	 */
+	hi = high8_gpr(in);
+	if (hi < 0 || uses_gpr(in, hi))
+		return -1;
+	n = bt_reencode(in, true, buf, sizeof(buf));
+	if (n <= 0)
+		return -1;
+	{
+		uint8_t xchg[2] = { 0x86, (uint8_t)(0xc0 | ((hi + 4) << 3) | hi) };
+
+		emit_bytes(&x->e, xchg, 2);
+		m->fixup = TC_FIX_HSWAP;
+		m->aux = (uint8_t)hi;
+		emit_bytes(&x->e, buf, (unsigned)n);
+		emit_bytes(&x->e, xchg, 2);
+	}
+	return 0;
+}
+
+/* Instruction classes handled by a callout into the monitor. */
+static bool needs_monitor(const struct bt_insn *in)
+{
+	switch (in->op) {
+	case BT_OTHER: case BT_JMP_REL: case BT_JCC_REL: case BT_CALL_REL: case BT_RET:
+	case BT_JMP_IND: case BT_CALL_IND: case BT_LOOP: case BT_LOOPE: case BT_LOOPNE:
+	case BT_JCXZ: case BT_PUSH: case BT_POP: case BT_LEAVE:
+	case BT_MOVS: case BT_STOS: case BT_LODS: case BT_CMPS: case BT_SCAS:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/*
+ * Translate one instruction.  Returns 0 to go on, 1 when it ended the
+ * block, -1 when it must be left to the monitor (the caller emits a callout).
+ */
+static int xl_insn(struct xl *x, const struct bt_insn *in, struct tc_map *m)
+{
+	if (needs_monitor(in))
+		return -1;
+	switch (in->op) {
+	case BT_JMP_REL:
+		if (in->opsize != 4)
+			return -1;
+		exit_direct(x, -1, TC_EXIT_BRANCH, in->target);
+		return 1;
+	case BT_JCC_REL:
+		if (in->opsize != 4 || jcc_cond(in) < 0)
+			return -1;
+		exit_direct(x, jcc_cond(in), TC_EXIT_BRANCH, in->target);
+		exit_direct(x, -1, TC_EXIT_BRANCH, in->eip + in->len);
+		return 1;
+	case BT_CALL_REL:
+		return xl_call_rel(x, in);
+	case BT_RET:
+		return xl_ret(x, in);
+	case BT_JMP_IND:
+		return xl_indirect(x, in, false);
+	case BT_CALL_IND:
+		return xl_indirect(x, in, true);
+	case BT_LOOP: case BT_LOOPE: case BT_LOOPNE: case BT_JCXZ:
+		return xl_loop(x, in);
+	case BT_PUSH:
+		return xl_push(x, in);
+	case BT_POP:
+		return xl_pop(x, in);
+	case BT_LEAVE:
+		return xl_leave(x, in);
+	case BT_MOVS: case BT_STOS: case BT_LODS: case BT_CMPS: case BT_SCAS:
+		return xl_string(x, in, m);
+	default:
+		return xl_ident(x, in, m);
+	}
+}
+
+/* IBL entry: fall into the block only if r11d is this block's EIP. */
+static void emit_ibl_entry(struct xl *x)
+{
+	static const uint8_t save[] = { 0x49, 0x89, 0xca };		/* mov r10, rcx */
+	static const uint8_t restore[] = { 0x4c, 0x89, 0xd1 };	/* mov rcx, r10 */
+	uint8_t lea[7] = { 0x41, 0x8d, 0x8b };			/* lea ecx, [r11 + disp32] */
+	int32_t d = (int32_t)(0u - x->b->eip);
+
+	memcpy(lea + 3, &d, 4);
+	emit_bytes(&x->e, save, 3);
+	emit_bytes(&x->e, lea, 7);
+	emit_u8(&x->e, 0xe3);			/* jrcxz hit */
+	emit_u8(&x->e, 3 + 4);			/* over restore + jmp [r13+disp8] */
+	emit_bytes(&x->e, restore, 3);
+	emit_jmp_mem(&x->e, H_VCPU, H_NONE, 1, BTC_IBL_MISS);
+	emit_bytes(&x->e, restore, 3);
+}
+
+/* mov r14d, [r15 - 4096]: faults when the monitor wants the guest out. */
+static void emit_poll_probe(struct xl *x)
+{
+	static const uint8_t probe[] = { 0x45, 0x8b, 0xb7 };
+
+	emit_bytes(&x->e, probe, 3);
+	emit_u32(&x->e, (uint32_t)BT_POLL_OFFSET);
+}
+
+static void trace_block(struct tc *tc, const struct tc_block *b, const struct bt_insn *ins)
+{
+	char g[96], h[96];
+
+	fprintf(stderr, "-- block eip %08x phys %08x mode %u: %u insns, %u guest -> %u host bytes\n",
+		b->eip, b->phys, b->mode, b->ninsn, b->glen, b->code_len);
+	for (uint32_t i = 0; i < b->ninsn; i++) {
+		const struct tc_map *m = &tc->maps[b->map_idx + i];
+		uint32_t start = b->code_off + m->host_off;
+		uint32_t end = i + 1 < b->ninsn ?
+			       b->code_off + tc->maps[b->map_idx + i + 1].host_off :
+			       b->code_off + b->code_len;
+		bool first = true;
+
+		bt_format_guest(&ins[i], g, sizeof(g));
+		if (start == end)
+			fprintf(stderr, "  %08x  %-34s |\n", ins[i].eip, g);
+		while (start < end) {
+			int len;
+
+			bt_format_host(tc->rx + start, end - start,
+				       (uint64_t)(uintptr_t)(tc->rx + start), h, sizeof(h), &len);
+			if (first)
+				fprintf(stderr, "  %08x  %-34s | %s\n", ins[i].eip, g, h);
+			else
+				fprintf(stderr, "  %8s  %-34s | %s\n", "", "", h);
+			first = false;
+			start += (uint32_t)len;
+		}
+	}
+}
+
+struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool *fetch_fault)
+{
+	static struct bt_insn ins[BT_MAX_BLOCK_INSNS];
+	struct timespec t0, t1;
+	struct xl x = { .tc = tc, .mode = &tc->modes[mode] };
+	struct tc_block *b;
+	uint32_t cur = eip, phys0 = 0, phys_last = 0;
+	int r = 0;
+
+	*fetch_fault = false;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (tc->nblocks == tc->max_blocks || tc->size - tc->used < BT_MAX_BLOCK_BYTES ||
+	    tc->max_maps - tc->nmaps < BT_MAX_BLOCK_INSNS)
+		return NULL;
+	b = &tc->blocks[tc->nblocks];
+	memset(b, 0, sizeof(*b));
+	b->eip = eip;
+	b->mode = (uint16_t)mode;
+	b->map_idx = (uint32_t)tc->nmaps;
+	x.b = b;
+	x.e.rw = tc->rw;
+	x.e.rx = (uint64_t)(uintptr_t)tc->rx;
+	x.e.off = (uint32_t)tc->used;
+	x.e.limit = (uint32_t)tc->size;
+	b->ind_off = x.e.off;
+	emit_ibl_entry(&x);
+	b->code_off = x.e.off;
+	emit_poll_probe(&x);
+
+	while (r == 0) {
+		uint8_t code[16];
+		uint32_t lin = cur + x.mode->seg_base[S_CS], phys;
+		size_t avail = tc->host.fetch(tc->host.opaque, lin, code, sizeof(code), &phys);
+		struct bt_insn *in = &ins[b->ninsn];
+		struct tc_map *m = &tc->maps[tc->nmaps];
+
+		if (avail == 0) {
+			if (b->ninsn == 0) {
+				*fetch_fault = true;
+				return NULL;
+			}
+			exit_direct(&x, -1, TC_EXIT_END, cur);
+			break;
+		}
+		if (b->ninsn == 0)
+			phys0 = phys;
+		if (bt_decode(code, avail, cur, in) < 0) {
+			/* Undecodable, or cut short by the end of fetchable code. */
+			memset(in, 0, sizeof(*in));
+			in->eip = cur;
+			in->op = BT_UD;
+			in->len = 1;
+			in->memop = -1;
+		}
+		/* Stay on one guest page, unless it is the block's only instruction. */
+		if (b->ninsn > 0 && ((lin & 0xfff) + in->len > 0x1000 ||
+				     (phys & ~0xfffu) != (phys0 & ~0xfffu))) {
+			exit_direct(&x, -1, TC_EXIT_END, cur);
+			break;
+		}
+		if ((lin & 0xfff) + in->len > 0x1000) {
+			uint32_t p2;
+			uint8_t tmp[1];
+
+			b->two_pages = tc->host.fetch(tc->host.opaque, lin + in->len - 1, tmp, 1, &p2) > 0;
+			phys_last = p2;
+		} else {
+			phys_last = phys + in->len - 1;
+		}
+		memset(m, 0, sizeof(*m));
+		m->host_off = (uint16_t)(x.e.off - b->code_off);
+		m->guest_off = (uint16_t)(cur - eip);
+		tc->nmaps++;
+		b->ninsn++;
+		r = xl_insn(&x, in, m);
+		if (r < 0) {
+			exit_callout(&x, in);
+			r = 1;
+		} else {
+			tc->st.translated[in->op]++;
+		}
+		cur += in->len;
+		if (r == 0 && b->ninsn == BT_MAX_BLOCK_INSNS) {
+			exit_direct(&x, -1, TC_EXIT_END, cur);
+			r = 1;
+		}
+	}
+	b->code_len = x.e.off - b->code_off;
+	finish_stubs(&x);
+	if (x.e.overflow)
+		return NULL;
+	b->phys = phys0;
+	b->phys_end = phys_last;
+	b->glen = cur - eip;
+	b->valid = true;
+	tc->used = (x.e.off + 15) & ~15u;
+	tc->nblocks++;
+	tc->st.blocks++;
+	tc->st.insns += b->ninsn;
+	tc->st.guest_bytes += b->glen;
+	tc->st.host_bytes += x.e.off - b->ind_off;
+	tc_insert(tc, b);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	tc->st.translate_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ull +
+			       (uint64_t)(t1.tv_nsec - t0.tv_nsec);
+	if (tc->trace)
+		trace_block(tc, b, ins);
+	return b;
+}
