@@ -163,6 +163,8 @@ uint64_t vm_poll_devices(struct vm *vm)
 {
 	uint64_t next = min_u64(pit_poll(&vm->pit), rtc_poll(&vm->rtc));
 
+	/* Prompts without a newline must appear even when nobody types. */
+	uart_flush(&vm->com1);
 	if (console_fd(&vm->console) >= 0) {
 		console_poll(&vm->console, &vm->com1, &vm->ctl);
 		next = min_u64(next, vclock_now(&vm->clock) + CONSOLE_POLL_NS);
@@ -179,7 +181,11 @@ static void wait_for_interrupt(struct vm *vm)
 {
 	while (vm->ctl.stop == VM_RUNNING) {
 		uint64_t next = vm_poll_devices(vm), now;
-		struct pollfd pfd = { .fd = console_fd(&vm->console), .events = POLLIN };
+		/* A full RX FIFO must not make buffered input spin this loop. */
+		struct pollfd pfd = {
+			.fd = uart_rx_room(&vm->com1) ? console_fd(&vm->console) : -1,
+			.events = POLLIN,
+		};
 		struct timespec ts, *tsp = NULL;
 
 		if (vm_intr_pending(vm) || vm->ctl.stop != VM_RUNNING)
@@ -219,6 +225,7 @@ static int vm_reset(struct vm *vm)
 	uart_flush(&vm->com1);
 	pic_reset(&vm->pic);
 	init_devices(vm);
+	ide_reset(&vm->ide);
 	if (vm_load(vm) < 0)
 		return -1;
 	vm->ctl.stop = VM_RUNNING;

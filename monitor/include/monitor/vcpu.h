@@ -1,0 +1,130 @@
+/* The virtual CPU the monitor keeps for the guest (uworld BT engine). */
+#ifndef MONITOR_VCPU_H
+#define MONITOR_VCPU_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bt/tc.h"
+#include "shadowmmu/view.h"
+#include "vmm/cpu.h"
+#include "vmm/engine.h"
+
+struct vm;
+
+/* EFLAGS bits that live in the host RFLAGS while translated code runs. */
+#define VCPU_HOST_FLAGS	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | X86_EFLAGS_ZF | \
+			 X86_EFLAGS_SF | X86_EFLAGS_OF | X86_EFLAGS_DF)
+
+/* Exception vectors. */
+enum {
+	EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5, EXC_UD = 6,
+	EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11, EXC_SS = 12, EXC_GP = 13,
+	EXC_PF = 14, EXC_MF = 16, EXC_AC = 17, EXC_MC = 18, EXC_XM = 19,
+};
+
+/* Why the last tc_enter came back, when a signal cut it short. */
+enum vcpu_fault {
+	VF_NONE,
+	VF_POLL,	/* the poll page: the monitor asked for an exit */
+	VF_SEGV,	/* access to a non-RAM or protected address in the view */
+	VF_DE,		/* divide error */
+	VF_UD,		/* invalid opcode in translated code (a translator bug) */
+	VF_OTHER,
+};
+
+#define VCPU_IO_BUF	4096
+
+struct vcpu_stats {
+	uint64_t enters, exits_chain, exits_callout, exits_ibl, exits_poll, exits_fault;
+	uint64_t exceptions[32], interrupts, smc_faults, mmio, host_timer_signals;
+	uint64_t ns_translate;
+};
+
+struct vcpu {
+	struct bt_cpu bt;		/* first: r13 in translated code points here */
+
+	uint32_t eip;
+	uint32_t vflags;		/* EFLAGS bits kept out of the host: IF IOPL NT RF VM AC ID */
+	uint32_t cr0, cr2, cr3, cr4;
+	uint32_t dr[8];
+	struct x86_seg seg[6];
+	struct x86_seg ldtr, tr;
+	struct x86_dtable gdtr, idtr;
+	int cpl;
+	bool intr_shadow;		/* after sti / mov ss: no interrupt before the next insn */
+	int64_t tsc_offset;
+	uint64_t msr_sysenter_cs, msr_sysenter_esp, msr_sysenter_eip;
+	uint64_t msr_pat, msr_misc_enable, msr_apic_base;
+
+	int mode;			/* interned translation mode (segment bases, CPL) */
+	bool mode_dirty;
+	int nested;			/* exception delivery depth, for #DF / triple fault */
+	bool shutdown;			/* triple fault: the CPU stopped */
+	char shutdown_why[160];
+
+	struct vm *vm;
+	struct tc tc;
+	struct smmu_view view;
+
+	/* a port-I/O exit in flight: completed at the next run */
+	struct {
+		bool pending;
+		bool is_in, string;
+		uint16_t port;
+		uint8_t size;
+		uint32_t count;
+		uint8_t buf[VCPU_IO_BUF];
+	} io;
+
+	/* filled by the signal handler */
+	volatile sig_atomic_t poll_armed;
+	enum vcpu_fault fault;
+	uint64_t fault_addr;
+	bool fault_write;
+	struct tc_exit *last_exit;	/* chainable exit to link at the next lookup */
+
+	struct vcpu_stats st;
+};
+
+/* Guest-visible EFLAGS from the host image plus the virtual bits. */
+static inline uint32_t vcpu_eflags(const struct vcpu *v)
+{
+	return ((uint32_t)v->bt.hflags & VCPU_HOST_FLAGS) | v->vflags | X86_EFLAGS_FIXED;
+}
+
+void vcpu_set_eflags(struct vcpu *v, uint32_t val);
+
+/* Guest linear memory (paging off: physical).  0, or -1 for non-RAM. */
+int vcpu_read(struct vcpu *v, uint32_t lin, void *buf, uint32_t len);
+int vcpu_write(struct vcpu *v, uint32_t lin, const void *buf, uint32_t len);
+
+/*
+ * Deliver an exception or interrupt through the guest IDT, with the return
+ * EIP next_eip.  soft: int n (gate DPL checked).  A fault while delivering
+ * escalates to #DF, a fault while delivering #DF to shutdown: then -1 is
+ * returned and v->shutdown is set with the reason.
+ */
+int vcpu_deliver(struct vcpu *v, int vector, bool has_err, uint32_t err, bool soft,
+		 uint32_t next_eip);
+/* Raise a fault at the current EIP; returns -1 on shutdown. */
+int vcpu_fault(struct vcpu *v, int vector, bool has_err, uint32_t err);
+
+/* Segment-register loads with protected-mode checks; 0 or -1 (fault raised). */
+int seg_load(struct vcpu *v, int sreg, uint16_t sel);
+int seg_read_desc(struct vcpu *v, uint16_t sel, uint32_t desc[2]);
+void seg_from_desc(struct x86_seg *s, uint16_t sel, const uint32_t desc[2]);
+
+/*
+ * Emulate the instruction of a callout.  Returns 0 to continue in the
+ * guest, 1 when x holds an exit for the run loop, -1 on shutdown/error
+ * (x filled).
+ */
+int mon_emulate(struct vcpu *v, const struct bt_insn *in, struct vm_exit *x);
+
+/* Recompute the translation mode after segment/CPL changes. */
+void vcpu_update_mode(struct vcpu *v);
+
+
+#endif

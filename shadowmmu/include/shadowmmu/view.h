@@ -1,0 +1,41 @@
+/* Views: 4 GiB host windows through which translated code reaches guest memory. */
+#ifndef SHADOWMMU_VIEW_H
+#define SHADOWMMU_VIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/ram.h"
+
+#define VIEW_SPAN	(8ull << 30)	/* 4 GiB window + 4 GiB guard for string ops */
+#define VIEW_ALIGN	(4ull << 30)	/* base is 4 GiB aligned: low 32 bits = guest offset */
+
+/*
+ * A view.  base - 4096 is the poll page: readable normally, PROT_NONE when
+ * the monitor wants translated code to leave at the next block boundary.
+ */
+struct smmu_view {
+	uint8_t *base;
+	uint8_t *reserve;	/* start of the host reservation */
+	uint64_t reserve_len;
+	uint8_t *poll;		/* base - 4096 */
+	const struct guest_ram *ram;
+};
+
+/*
+ * The paging-off view: guest-physical = linear, all of RAM mapped read/write,
+ * everything else (MMIO, unassigned) inaccessible so it traps to the monitor.
+ */
+int smmu_view_create_flat(struct smmu_view *v, const struct guest_ram *ram);
+void smmu_view_destroy(struct smmu_view *v);
+
+/* Write-protect (or unprotect) one 4 KiB guest page of the view. */
+int smmu_view_protect(struct smmu_view *v, uint32_t addr, bool read_only);
+
+/* Make the poll page fault (armed) or read normally; async-signal-safe. */
+void smmu_poll_arm(struct smmu_view *v, bool armed);
+
+/* Is host address p inside the view's window or poll page?  Sets *lin. */
+bool smmu_view_contains(const struct smmu_view *v, const void *p, uint32_t *lin, bool *poll);
+
+#endif
