@@ -223,3 +223,31 @@ const struct tc_map *tc_find_insn(struct tc *tc, const struct tc_block *b, uint6
 	}
 	return best;
 }
+
+void tc_print_stats(const struct tc *tc, FILE *o)
+{
+	const struct tc_stats *s = &tc->st;
+
+	fprintf(o, "  blocks translated     %10llu (%llu guest insns, %llu guest bytes)\n",
+		(unsigned long long)s->blocks, (unsigned long long)s->insns,
+		(unsigned long long)s->guest_bytes);
+	fprintf(o, "  TC bytes              %10llu (%.1f%% of %zu KiB in use, %llu flushes)\n",
+		(unsigned long long)s->host_bytes, 100.0 * (double)tc->used / (double)tc->size,
+		tc->size >> 10, (unsigned long long)s->flushes);
+	fprintf(o, "  translation time      %10.3f ms (%.0f ns per guest insn)\n",
+		(double)s->translate_ns / 1e6,
+		s->insns ? (double)s->translate_ns / (double)s->insns : 0.0);
+	fprintf(o, "  chains / unchains     %10llu / %llu\n", (unsigned long long)s->chains,
+		(unsigned long long)s->unchains);
+	fprintf(o, "  IBL misses            %10llu\n", (unsigned long long)s->ibl_misses);
+	fprintf(o, "  SMC invalidations     %10llu blocks (%llu pages traced)\n",
+		(unsigned long long)s->invalidations, (unsigned long long)s->smc_pages);
+	for (int i = 1; i < BT_NR_OPS; i++)
+		if (s->translated[i])
+			fprintf(o, "  inline %-14s %10llu\n", bt_op_name(i),
+				(unsigned long long)s->translated[i]);
+	for (int i = 0; i < BT_NR_OPS; i++)
+		if (s->callouts[i])
+			fprintf(o, "  callout %-13s %10llu (translated sites)\n", bt_op_name(i),
+				(unsigned long long)s->callouts[i]);
+}

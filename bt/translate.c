@@ -596,7 +596,8 @@ static void trace_block(struct tc *tc, const struct tc_block *b, const struct bt
 	}
 }
 
-struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool *fetch_fault)
+struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool single,
+			     bool *fetch_fault)
 {
 	static struct bt_insn ins[BT_MAX_BLOCK_INSNS];
 	struct timespec t0, t1;
@@ -678,7 +679,7 @@ struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool *fetch
 			tc->st.translated[in->op]++;
 		}
 		cur += in->len;
-		if (r == 0 && b->ninsn == BT_MAX_BLOCK_INSNS) {
+		if (r == 0 && (b->ninsn == BT_MAX_BLOCK_INSNS || single)) {
 			exit_direct(&x, -1, TC_EXIT_END, cur);
 			r = 1;
 		}
@@ -690,14 +691,16 @@ struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool *fetch
 	b->phys = phys0;
 	b->phys_end = phys_last;
 	b->glen = cur - eip;
-	b->valid = true;
+	/* A single-step block is run once and never found again. */
+	b->valid = !single;
 	tc->used = (x.e.off + 15) & ~15u;
 	tc->nblocks++;
 	tc->st.blocks++;
 	tc->st.insns += b->ninsn;
 	tc->st.guest_bytes += b->glen;
 	tc->st.host_bytes += x.e.off - b->ind_off;
-	tc_insert(tc, b);
+	if (!single)
+		tc_insert(tc, b);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	tc->st.translate_ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000ull +
 			       (uint64_t)(t1.tv_nsec - t0.tv_nsec);

@@ -8,11 +8,13 @@
  * Engines not built yet have a NULL entry: the run loop then says so instead
  * of pretending.  bt-kmod needs bt86.ko, kvm needs /dev/kvm.
  */
+extern const struct engine_ops bt_engine_ops;
+
 static const struct {
 	const char *name;
 	const struct engine_ops *ops;
 } engines[] = {
-	{ "bt", NULL },
+	{ "bt", &bt_engine_ops },
 	{ "bt-kmod", NULL },
 	{ "kvm", NULL },
 };

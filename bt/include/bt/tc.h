@@ -164,10 +164,13 @@ struct tc_block *tc_lookup(struct tc *tc, uint32_t eip, uint32_t phys, int mode)
 
 /*
  * Translate the block at eip for mode (and enter it in the lookup tables).
- * Returns NULL when no code can be fetched at eip (the caller raises the
- * guest fault); *fetch_fault tells that apart from a full TC (flush and retry).
+ * single: one instruction, entered nowhere (used to step a store over its
+ * own code page).  Returns NULL when no code can be fetched at eip (the
+ * caller raises the guest fault); *fetch_fault tells that apart from a
+ * full TC (flush and retry).
  */
-struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool *fetch_fault);
+struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool single,
+			      bool *fetch_fault);
 
 /* Link exit e to block to (rules in bt/link.c); returns true when linked. */
 bool tc_link(struct tc *tc, struct tc_exit *e, struct tc_block *to);

@@ -39,7 +39,7 @@ enum vcpu_fault {
 struct vcpu_stats {
 	uint64_t enters, exits_chain, exits_callout, exits_ibl, exits_poll, exits_fault;
 	uint64_t exceptions[32], interrupts, smc_faults, mmio, host_timer_signals;
-	uint64_t ns_translate;
+	uint64_t callouts[BT_NR_OPS];	/* executed, by instruction class */
 };
 
 struct vcpu {

@@ -1,0 +1,609 @@
+/*
+ * uworld.c - the `bt` engine: monitor and translated code in the bt86 process.
+ *
+ * The run loop looks up (or translates) the block at the guest EIP, links
+ * the exit it arrived through, and enters the TC.  Translated code comes
+ * back in one of four ways: a chainable exit whose target was not linked
+ * yet, a callout for an instruction the monitor emulates, an IBL miss, or a
+ * host signal.  Signals are how the hardware talks to a user-space monitor:
+ * SIGSEGV for an access the view does not allow (a write to a page holding
+ * translations, memory that is not RAM, the poll page), SIGFPE for #DE, and
+ * SIGALRM from the host timer that stands in for the guest's timer interrupt
+ * line.  The handler never unwinds: it maps the host RIP back to the guest
+ * instruction (the per-block map), repairs what the translation keeps
+ * differently (string registers moved into the view, swapped byte
+ * registers), and rewrites the context to return into tc_fault_exit.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <ucontext.h>
+
+#include "monitor/vcpu.h"
+#include "vmm/vm.h"
+
+#define TC_SIZE		(64u << 20)
+
+void tc_enter(struct bt_cpu *cpu, void *code);
+void tc_exit(void);
+void tc_ibl_miss(void);
+void tc_fault_exit(void);
+
+struct engine {
+	struct vcpu v;			/* first, and 64-byte aligned */
+	struct vm *vm;
+	timer_t timer;
+	bool have_timer;
+	uint64_t timer_deadline;
+	uint8_t *altstack;
+};
+
+static struct vcpu *cur_vcpu;	/* for the signal handlers: one vCPU per process */
+
+/* ---- guest memory as the monitor sees it (paging off: linear = physical) ---- */
+
+int vcpu_read(struct vcpu *v, uint32_t lin, void *buf, uint32_t len)
+{
+	if (ram_read(&v->vm->ram, lin, buf, len) == 0)
+		return 0;
+	/* Unassigned physical memory reads as all ones, as on a PC. */
+	memset(buf, 0xff, len);
+	return (uint64_t)lin + len > v->vm->ram.size ? 0 : -1;
+}
+
+int vcpu_write(struct vcpu *v, uint32_t lin, const void *buf, uint32_t len)
+{
+	if (ram_write(&v->vm->ram, lin, buf, len) < 0)
+		return 0;	/* dropped, like a write to nothing */
+	if (tc_page_has_code(&v->tc, lin) || tc_page_has_code(&v->tc, lin + len - 1))
+		tc_invalidate_phys(&v->tc, lin, len);
+	return 0;
+}
+
+void vcpu_set_eflags(struct vcpu *v, uint32_t val)
+{
+	v->bt.hflags = (val & VCPU_HOST_FLAGS) | X86_EFLAGS_FIXED | X86_EFLAGS_IF;
+	v->vflags = val & ~(VCPU_HOST_FLAGS | X86_EFLAGS_FIXED);
+}
+
+void vcpu_update_mode(struct vcpu *v)
+{
+	struct bt_mode m;
+
+	memset(&m, 0, sizeof(m));
+	for (int i = 0; i < 6; i++)
+		m.seg_base[i] = v->seg[i].base;
+	m.cpl = (uint8_t)v->cpl;
+	m.cs32 = (v->seg[S_CS].attr & SEG_ATTR_DB) != 0;
+	m.ss32 = (v->seg[S_SS].attr & SEG_ATTR_DB) != 0;
+	v->mode = tc_mode_id(&v->tc, &m);
+	v->mode_dirty = false;
+	v->last_exit = NULL;
+}
+
+/* ---- translator callbacks ---- */
+
+static size_t fetch_code(void *opaque, uint32_t lin, uint8_t *buf, size_t n, uint32_t *phys)
+{
+	struct vcpu *v = opaque;
+	uint64_t size = v->vm->ram.size;
+
+	if (lin >= size)
+		return 0;
+	if (n > size - lin)
+		n = size - lin;
+	memcpy(buf, v->vm->ram.host + lin, n);
+	*phys = lin;
+	return n;
+}
+
+static void code_page(void *opaque, uint32_t phys_page, bool has_code)
+{
+	struct vcpu *v = opaque;
+
+	smmu_view_protect(&v->view, phys_page, has_code);
+}
+
+/* ---- signals ---- */
+
+static bool in_tc(const struct vcpu *v, uint64_t rip)
+{
+	uint64_t base = (uint64_t)(uintptr_t)v->tc.rx;
+
+	return rip >= base && rip < base + v->tc.used;
+}
+
+static void fix_string(struct vcpu *v, const struct tc_block *b, const struct tc_map *m,
+		       greg_t *g)
+{
+	const struct bt_mode *mode = &v->tc.modes[b->mode];
+
+	if (m->aux & 1)
+		g[REG_RSI] = (uint32_t)((uint32_t)g[REG_RSI] - mode->seg_base[m->aux >> 2]);
+	if (m->aux & 2)
+		g[REG_RDI] = (uint32_t)((uint32_t)g[REG_RDI] - mode->seg_base[S_ES]);
+}
+
+static void fix_hswap(const struct tc_map *m, greg_t *g)
+{
+	static const int regs[4] = { REG_RAX, REG_RCX, REG_RDX, REG_RBX };
+	uint64_t r = (uint64_t)g[regs[m->aux]];
+	uint64_t lo = r & 0xff, hi = (r >> 8) & 0xff;
+
+	g[regs[m->aux]] = (greg_t)((r & ~0xffffull) | (lo << 8) | hi);
+}
+
+static void on_fault(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	greg_t *g = uc->uc_mcontext.gregs;
+	struct vcpu *v = cur_vcpu;
+	uint64_t rip = (uint64_t)g[REG_RIP];
+	struct tc_block *b;
+	const struct tc_map *m;
+	uint32_t lin;
+	bool poll;
+
+	if (!v || !in_tc(v, rip) || !(b = tc_find_block(&v->tc, rip))) {
+		/* A fault in the VMM itself: a bug.  Die with the default action. */
+		signal(sig, SIG_DFL);
+		return;
+	}
+	v->fault = VF_OTHER;
+	if (sig == SIGSEGV && smmu_view_contains(&v->view, si->si_addr, &lin, &poll)) {
+		if (poll) {
+			v->fault = VF_POLL;
+			v->eip = b->eip;
+			g[REG_RIP] = (greg_t)(uintptr_t)tc_fault_exit;
+			return;
+		}
+		v->fault = VF_SEGV;
+		v->fault_addr = lin;
+		v->fault_write = (g[REG_ERR] & 2) != 0;	/* page-fault error code: W */
+	} else if (sig == SIGFPE) {
+		v->fault = VF_DE;
+	} else if (sig == SIGILL) {
+		v->fault = VF_UD;
+	}
+	m = tc_find_insn(&v->tc, b, rip);
+	if (!m) {
+		signal(sig, SIG_DFL);
+		return;
+	}
+	if (m->fixup == TC_FIX_STRING)
+		fix_string(v, b, m, g);
+	else if (m->fixup == TC_FIX_HSWAP)
+		fix_hswap(m, g);
+	v->eip = b->eip + m->guest_off;
+	g[REG_RIP] = (greg_t)(uintptr_t)tc_fault_exit;
+}
+
+static void on_timer(int sig)
+{
+	(void)sig;
+	if (cur_vcpu) {
+		cur_vcpu->poll_armed = 1;
+		cur_vcpu->st.host_timer_signals++;
+		smmu_poll_arm(&cur_vcpu->view, true);
+	}
+}
+
+static int install_signals(struct engine *e)
+{
+	struct sigaction sa;
+	stack_t ss = { .ss_size = 1 << 16 };
+	struct sigevent sev;
+
+	e->altstack = malloc(ss.ss_size);
+	if (!e->altstack)
+		return -1;
+	ss.ss_sp = e->altstack;
+	if (sigaltstack(&ss, NULL) < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGALRM);
+	if (sigaction(SIGSEGV, &sa, NULL) < 0 || sigaction(SIGFPE, &sa, NULL) < 0 ||
+	    sigaction(SIGILL, &sa, NULL) < 0 || sigaction(SIGBUS, &sa, NULL) < 0)
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_timer;
+	sa.sa_flags = SA_ONSTACK | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGALRM, &sa, NULL) < 0)
+		return -1;
+	memset(&sev, 0, sizeof(sev));
+	sev.sigev_notify = SIGEV_SIGNAL;
+	sev.sigev_signo = SIGALRM;
+	if (timer_create(CLOCK_MONOTONIC, &sev, &e->timer) < 0)
+		return -1;
+	e->have_timer = true;
+	return 0;
+}
+
+/* Program the host timer for the next device event (absolute time). */
+static void arm_timer(struct engine *e, uint64_t deadline)
+{
+	struct itimerspec its;
+
+	if (deadline == e->timer_deadline)
+		return;
+	memset(&its, 0, sizeof(its));
+	if (deadline != VCLOCK_NEVER) {
+		its.it_value.tv_sec = (time_t)(deadline / 1000000000ull);
+		its.it_value.tv_nsec = (long)(deadline % 1000000000ull);
+	}
+	timer_settime(e->timer, TIMER_ABSTIME, &its, NULL);
+	e->timer_deadline = deadline;
+}
+
+/* ---- engine ops ---- */
+
+static void save_fx(uint8_t *area)
+{
+	__asm__ volatile("fxsave64 %0" : "=m"(*(uint8_t (*)[512])area));
+}
+
+static void restore_fx(const uint8_t *area)
+{
+	__asm__ volatile("fxrstor64 %0" : : "m"(*(const uint8_t (*)[512])area));
+}
+
+static void init_fpu_images(struct vcpu *v)
+{
+	uint32_t mxcsr = 0x1f80;	/* power-on MXCSR: all exceptions masked */
+
+	save_fx(v->bt.fx_host);
+	__asm__ volatile("fninit; ldmxcsr %0" : : "m"(mxcsr));
+	save_fx(v->bt.fx_guest);
+	restore_fx(v->bt.fx_host);
+}
+
+static void bt_destroy(struct engine *e)
+{
+	if (!e)
+		return;
+	if (cur_vcpu == &e->v)
+		cur_vcpu = NULL;
+	if (e->have_timer)
+		timer_delete(e->timer);
+	tc_destroy(&e->v.tc);
+	smmu_view_destroy(&e->v.view);
+	free(e->altstack);
+	free(e);
+}
+
+static struct engine *bt_create(struct vm *vm)
+{
+	struct engine *e = NULL;
+	struct vcpu *v;
+	struct tc_host host;
+
+	if (posix_memalign((void **)&e, 64, sizeof(*e)))
+		return NULL;
+	memset(e, 0, sizeof(*e));
+	e->vm = vm;
+	v = &e->v;
+	v->vm = vm;
+	v->tc.fd = -1;
+	e->timer_deadline = VCLOCK_NEVER;
+	if (smmu_view_create_flat(&v->view, &vm->ram) < 0) {
+		bt86_error("bt: cannot reserve the guest view: %s", strerror(errno));
+		goto fail;
+	}
+	host.fetch = fetch_code;
+	host.code_page = code_page;
+	host.opaque = v;
+	if (tc_create(&v->tc, TC_SIZE, vm->ram.size, &host) < 0) {
+		bt86_error("bt: cannot create the translation cache: %s", strerror(errno));
+		goto fail;
+	}
+	v->tc.trace = vm->cfg.trace_tc;
+	v->bt.view_base = (uint64_t)(uintptr_t)v->view.base;
+	v->bt.tc_exit = (uint64_t)(uintptr_t)tc_exit;
+	v->bt.ibl_miss = (uint64_t)(uintptr_t)tc_ibl_miss;
+	init_fpu_images(v);
+	if (install_signals(e) < 0) {
+		bt86_error("bt: cannot install signal handlers: %s", strerror(errno));
+		goto fail;
+	}
+	cur_vcpu = v;
+	return e;
+fail:
+	bt_destroy(e);
+	return NULL;
+}
+
+static int bt_set_state(struct engine *e, const struct x86_state *s)
+{
+	struct vcpu *v = &e->v;
+
+	memcpy(v->bt.gpr, s->gpr, sizeof(v->bt.gpr));
+	v->eip = s->eip;
+	vcpu_set_eflags(v, s->eflags);
+	v->cr0 = s->cr0;
+	v->cr2 = s->cr2;
+	v->cr3 = s->cr3;
+	v->cr4 = s->cr4;
+	memcpy(v->seg, s->seg, sizeof(v->seg));
+	v->ldtr = s->ldtr;
+	v->tr = s->tr;
+	v->gdtr = s->gdtr;
+	v->idtr = s->idtr;
+	v->cpl = (v->seg[S_CS].attr >> SEG_ATTR_DPL_SHIFT) & 3;
+	v->shutdown = false;
+	v->io.pending = false;
+	v->mode_dirty = true;
+	v->last_exit = NULL;
+	if (s->cr0 & X86_CR0_PG) {
+		bt86_error("bt: paging is not supported yet by the bt engine");
+		return -1;
+	}
+	return 0;
+}
+
+static int bt_get_state(struct engine *e, struct x86_state *s)
+{
+	struct vcpu *v = &e->v;
+
+	memcpy(s->gpr, v->bt.gpr, sizeof(s->gpr));
+	s->eip = v->eip;
+	s->eflags = vcpu_eflags(v);
+	s->cr0 = v->cr0;
+	s->cr2 = v->cr2;
+	s->cr3 = v->cr3;
+	s->cr4 = v->cr4;
+	memcpy(s->seg, v->seg, sizeof(s->seg));
+	s->ldtr = v->ldtr;
+	s->tr = v->tr;
+	s->gdtr = v->gdtr;
+	s->idtr = v->idtr;
+	return 0;
+}
+
+static void bt_kick(struct engine *e)
+{
+	e->v.poll_armed = 1;
+	smmu_poll_arm(&e->v.view, true);
+}
+
+/* Finish a port-I/O exit: IN data goes to EAX or to memory (ins). */
+static void complete_io(struct vcpu *v)
+{
+	uint32_t val = 0;
+
+	if (!v->io.pending)
+		return;
+	v->io.pending = false;
+	if (!v->io.is_in)
+		return;
+	if (!v->io.string) {
+		memcpy(&val, v->io.buf, v->io.size);
+		if (v->io.size == 4)
+			v->bt.gpr[R_EAX] = val;
+		else if (v->io.size == 2)
+			v->bt.gpr[R_EAX] = (v->bt.gpr[R_EAX] & 0xffff0000) | (val & 0xffff);
+		else
+			v->bt.gpr[R_EAX] = (v->bt.gpr[R_EAX] & 0xffffff00) | (val & 0xff);
+		return;
+	}
+	/* ins: store each element at ES:EDI, stepping by DF. */
+	for (uint32_t i = 0; i < v->io.count; i++) {
+		int32_t step = (v->bt.hflags & X86_EFLAGS_DF) ? -(int32_t)v->io.size : v->io.size;
+
+		vcpu_write(v, v->seg[S_ES].base + v->bt.gpr[R_EDI], v->io.buf + i * v->io.size,
+			   v->io.size);
+		v->bt.gpr[R_EDI] += (uint32_t)step;
+	}
+}
+
+static int shutdown_exit(struct vcpu *v, struct vm_exit *x)
+{
+	x->kind = VMEXIT_SHUTDOWN;
+	snprintf(x->shutdown, sizeof(x->shutdown), "%s", v->shutdown_why);
+	return 0;
+}
+
+/*
+ * A write hit a page that holds translations (self-modifying code, or data
+ * sharing a page with code).  Drop the page's blocks, which unprotects it,
+ * and run the storing instruction alone so that its own page is not
+ * protected again before the store lands.
+ */
+static void handle_smc(struct vcpu *v, uint32_t lin)
+{
+	v->st.smc_faults++;
+	tc_invalidate_phys(&v->tc, lin & ~0xfffu, 4096);
+	v->last_exit = NULL;
+}
+
+/* Returns 0 to continue, 1 with an exit in x. */
+static int handle_fault(struct vcpu *v, struct vm_exit *x, bool *single)
+{
+	enum vcpu_fault f = v->fault;
+
+	v->fault = VF_NONE;
+	v->last_exit = NULL;
+	switch (f) {
+	case VF_POLL:
+		v->st.exits_poll++;
+		return 0;
+	case VF_DE:
+		vcpu_fault(v, EXC_DE, false, 0);
+		return 0;
+	case VF_UD:
+		vcpu_fault(v, EXC_UD, false, 0);
+		return 0;
+	case VF_SEGV:
+		v->st.exits_fault++;
+		if (v->fault_write && v->fault_addr < v->vm->ram.size &&
+		    tc_page_has_code(&v->tc, (uint32_t)v->fault_addr)) {
+			handle_smc(v, (uint32_t)v->fault_addr);
+			*single = true;
+			return 0;
+		}
+		x->kind = VMEXIT_ERROR;
+		snprintf(x->error, sizeof(x->error),
+			 "guest %s of unassigned/MMIO physical address 0x%08llx at eip 0x%08x "
+			 "(MMIO emulation is not implemented yet)",
+			 v->fault_write ? "write" : "read", (unsigned long long)v->fault_addr,
+			 v->eip);
+		return 1;
+	default:
+		x->kind = VMEXIT_ERROR;
+		snprintf(x->error, sizeof(x->error), "unexpected host fault in translated code "
+			 "at guest eip 0x%08x", v->eip);
+		return 1;
+	}
+}
+
+/* Find or make the block at the current EIP; NULL with x filled on failure. */
+static struct tc_block *get_block(struct vcpu *v, bool single, struct vm_exit *x)
+{
+	uint32_t lin = v->eip + v->seg[S_CS].base;
+	struct tc_block *b = NULL;
+	bool fetch_fault;
+
+	if (!single)
+		b = tc_lookup(&v->tc, v->eip, lin, v->mode);
+	if (b)
+		return b;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		b = bt_translate(&v->tc, v->eip, v->mode, single, &fetch_fault);
+		if (b || fetch_fault)
+			break;
+		/* The TC is full: start over. */
+		tc_flush(&v->tc);
+		v->last_exit = NULL;
+	}
+	if (!b) {
+		x->kind = VMEXIT_SHUTDOWN;
+		snprintf(x->shutdown, sizeof(x->shutdown),
+			 "guest executes outside RAM at eip 0x%08x (linear 0x%08x)", v->eip, lin);
+	}
+	return b;
+}
+
+static bool take_interrupt(struct vcpu *v)
+{
+	int vec;
+
+	if (!(v->vflags & X86_EFLAGS_IF) || v->intr_shadow || !vm_intr_pending(v->vm))
+		return false;
+	vec = vm_intr_ack(v->vm);
+	vcpu_deliver(v, vec, false, 0, false, v->eip);
+	return true;
+}
+
+static int bt_run(struct engine *e, struct vm_exit *x)
+{
+	struct vcpu *v = &e->v;
+	bool single = false;
+
+	complete_io(v);
+	for (;;) {
+		struct tc_block *b;
+		struct tc_exit *rec;
+
+		if (v->shutdown)
+			return shutdown_exit(v, x);
+		if (v->poll_armed || v->vm->ctl.stop != VM_RUNNING) {
+			v->poll_armed = 0;
+			smmu_poll_arm(&v->view, false);
+			x->kind = VMEXIT_POLL;
+			return 0;
+		}
+		arm_timer(e, v->vm->next_deadline);
+		if (!single && take_interrupt(v))
+			continue;
+		if (v->mode_dirty)
+			vcpu_update_mode(v);
+		b = get_block(v, single, x);
+		if (!b)
+			return 0;
+		if (v->last_exit && v->last_exit->blk->valid && !single)
+			tc_link(&v->tc, v->last_exit, b);
+		v->last_exit = NULL;
+		single = false;
+		v->bt.ibl_table = (uint64_t)(uintptr_t)v->tc.ibl[v->mode];
+		v->bt.exit_rec = 0;
+		v->fault = VF_NONE;
+		v->st.enters++;
+		tc_enter(&v->bt, tc_rx(&v->tc, b->code_off));
+		v->intr_shadow = false;
+
+		if (v->fault != VF_NONE) {
+			if (handle_fault(v, x, &single))
+				return 0;
+			continue;
+		}
+		rec = (struct tc_exit *)(uintptr_t)v->bt.exit_rec;
+		if (!rec) {
+			/* IBL miss: translate (or find) the target, then fill its slot. */
+			v->st.exits_ibl++;
+			v->tc.st.ibl_misses++;
+			v->eip = v->bt.exit_eip;
+			continue;
+		}
+		v->eip = rec->eip;
+		if (rec->kind != TC_EXIT_CALLOUT) {
+			v->st.exits_chain++;
+			v->last_exit = rec;
+			continue;
+		}
+		v->st.exits_callout++;
+		switch (mon_emulate(v, &rec->insn, x)) {
+		case 0:
+			continue;
+		case 1:
+			return 0;
+		default:
+			if (v->shutdown)
+				return shutdown_exit(v, x);
+			return -1;
+		}
+	}
+}
+
+static void bt_print_stats(struct engine *e, FILE *o)
+{
+	const struct vcpu *v = &e->v;
+
+	fprintf(o, "== bt engine\n");
+	fprintf(o, "  TC enters             %10llu\n", (unsigned long long)v->st.enters);
+	fprintf(o, "  exits: unchained      %10llu\n", (unsigned long long)v->st.exits_chain);
+	fprintf(o, "  exits: callout        %10llu\n", (unsigned long long)v->st.exits_callout);
+	fprintf(o, "  exits: IBL miss       %10llu\n", (unsigned long long)v->st.exits_ibl);
+	fprintf(o, "  exits: poll           %10llu (host timer signals %llu)\n",
+		(unsigned long long)v->st.exits_poll,
+		(unsigned long long)v->st.host_timer_signals);
+	fprintf(o, "  exits: host fault     %10llu (SMC %llu)\n",
+		(unsigned long long)v->st.exits_fault, (unsigned long long)v->st.smc_faults);
+	fprintf(o, "  interrupts delivered  %10llu\n", (unsigned long long)v->st.interrupts);
+	for (int i = 0; i < 32; i++)
+		if (v->st.exceptions[i])
+			fprintf(o, "  exception %-2d          %10llu\n", i,
+				(unsigned long long)v->st.exceptions[i]);
+	for (int i = 0; i < BT_NR_OPS; i++)
+		if (v->st.callouts[i])
+			fprintf(o, "  callouts: %-12s %10llu\n", bt_op_name(i),
+				(unsigned long long)v->st.callouts[i]);
+	tc_print_stats(&v->tc, o);
+}
+
+const struct engine_ops bt_engine_ops = {
+	.name = "bt",
+	.create = bt_create,
+	.destroy = bt_destroy,
+	.set_state = bt_set_state,
+	.get_state = bt_get_state,
+	.run = bt_run,
+	.kick = bt_kick,
+	.print_stats = bt_print_stats,
+};
