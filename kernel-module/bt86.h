@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* bt86.h: internal declarations shared by the bt86.ko source files. */
+#ifndef BT86_H
+#define BT86_H
+
+#include <linux/types.h>
+#include <linux/kref.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/atomic.h>
+#include <asm/desc_defs.h>
+#include "bt86_uapi.h"
+#include "bt86_world.h"
+
+#define BT86_MAX_SLOTS		8
+#define BT86_MAX_VCPUS		8
+#define BT86_MAX_MEM		(1ULL << 30)	/* guest RAM per VM */
+#define BT86_MAX_GPA		(1ULL << 32)	/* a 32-bit guest's physical space */
+
+/* Page 0 of the monitor area; offsets must match bt86_world.h (checked). */
+struct bt86_world {
+	u64 gpr[16];			/* x86 encoding order: rax rcx rdx rbx rsp ... */
+	u64 guest_rip;
+	u64 guest_rflags;
+	u64 guest_cs;
+	u64 guest_ss;
+	u64 guest_ds;
+	u64 exit_vector;
+	u64 exit_error;
+	u64 exit_cr2;
+	u64 nmi_pending;
+	u64 pad0[7];
+
+	u64 host_rsp;
+	u64 host_cr0;
+	u64 host_cr3;
+	u64 host_cr4;
+	u64 host_dr7;
+	u64 host_efer;
+	u64 host_sysenter_cs;
+	u64 host_fs_base;
+	u64 host_gs_base;
+	u64 host_ds;
+	u64 host_es;
+	u64 host_fs;
+	u64 host_gs;
+	u64 host_ss;
+	u64 host_tr;
+	u64 host_ldt;
+	u64 host_tss_desc;		/* &Linux's writable GDT[GDT_ENTRY_TSS] */
+	u64 pad1;
+	struct desc_ptr host_gdtr;
+	u8 pad2[6];
+	struct desc_ptr host_idtr;
+	u8 pad3[6];
+	struct desc_ptr host_gdtr_rw;
+	u8 pad4[6];
+	u64 mon_cr3;
+	u64 pad5;
+	struct desc_ptr mon_gdtr;
+	u8 pad6[6];
+	struct desc_ptr mon_idtr;
+	u8 pad7[6];
+	u64 pad8[2];
+
+	struct desc_struct gdt[16];
+	u8 tss[104];
+};
+
+enum {
+	BT86_GPR_RAX, BT86_GPR_RCX, BT86_GPR_RDX, BT86_GPR_RBX,
+	BT86_GPR_RSP, BT86_GPR_RBP, BT86_GPR_RSI, BT86_GPR_RDI,
+	BT86_GPR_R8, BT86_GPR_R9, BT86_GPR_R10, BT86_GPR_R11,
+	BT86_GPR_R12, BT86_GPR_R13, BT86_GPR_R14, BT86_GPR_R15,
+};
+
+struct bt86_slot {
+	u64 gpa;
+	u64 size;			/* 0: slot unused */
+	u64 uaddr;
+	unsigned long npages;
+	struct page **pages;
+};
+
+struct bt86_vm {
+	struct kref ref;
+	struct rw_semaphore mem_lock;	/* slots, mem_gen */
+	struct bt86_slot slots[BT86_MAX_SLOTS];
+	u64 mem_gen;			/* bumped on every slot change */
+	struct mutex vcpu_lock;		/* vcpu_ids */
+	unsigned long vcpu_ids;
+};
+
+struct bt86_vcpu {
+	struct bt86_vm *vm;
+	struct mutex lock;		/* everything below */
+	unsigned int id;
+	struct page *area;		/* BT86_AREA_ORDER block */
+	struct bt86_world *w;		/* == page_address(area) */
+	u64 *root;			/* top-level monitor page table */
+	u64 mapped_gen;			/* vm->mem_gen the tables were built for */
+	bool tables_valid;
+	bool dead;			/* the monitor faulted; refuse to run */
+	u8 pending_in;			/* size of an IN waiting for run->io.data */
+	struct bt86_run *run;		/* shared with user space via mmap */
+};
+
+struct bt86_stats_kernel {
+	atomic64_t vms;
+	atomic64_t vcpus;
+	atomic64_t pinned_pages;
+	atomic64_t pt_pages;
+	atomic64_t world_switches;
+	atomic64_t host_irqs;
+	atomic64_t host_nmis;
+};
+
+extern struct bt86_stats_kernel bt86_stats;
+
+/* switch.S */
+void bt86_world_enter(struct bt86_world *w);
+void bt86_host_irq(unsigned long entry);
+extern const char bt86_monitor_text_start[], bt86_monitor_text_end[];
+extern const char bt86_vectors[], bt86_nmi_stub[];
+
+/* world.c */
+int bt86_world_init(void);
+int bt86_vcpu_world_alloc(struct bt86_vcpu *vcpu);
+void bt86_vcpu_world_free(struct bt86_vcpu *vcpu);
+long bt86_vcpu_run(struct bt86_vcpu *vcpu);
+int bt86_vcpu_get_regs(struct bt86_vcpu *vcpu, struct bt86_regs *regs);
+int bt86_vcpu_set_regs(struct bt86_vcpu *vcpu, const struct bt86_regs *regs);
+bool bt86_host_la57(void);
+
+#endif /* BT86_H */

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# suite-kmod.sh: build bt86.ko and its tests, boot them in qemu (TCG) on several CPU models, report.
+#
+# Usage: tests/suite-kmod.sh [cpu-model...]   (default: max qemu64 max,vendor=GenuineIntel)
+# Ends with "N passed, N failed"; exits non-zero on any failure, including
+# a harness step that cannot run (missing qemu, headers, busybox...).
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/build/kmod
+CPUS=("$@")
+[ ${#CPUS[@]} -eq 0 ] && CPUS=(max qemu64 max,vendor=GenuineIntel)
+
+pass=0
+fail=0
+die() {
+	echo "FAIL harness: $*"
+	echo "$pass passed, $((fail + 1)) failed"
+	exit 1
+}
+
+for tool in qemu-system-x86_64 cpio gzip gcc make; do
+	command -v "$tool" >/dev/null || die "$tool is not installed (run make deps)"
+done
+BUSYBOX=/bin/busybox
+file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
+	die "$BUSYBOX is not a static busybox (install busybox-static)"
+
+KVER=$(make -s -C kernel-module kver) || die "cannot determine the target kernel"
+KERNEL=/boot/vmlinuz-$KVER
+[ -r "$KERNEL" ] || die "no $KERNEL (install linux-image-amd64)"
+
+mkdir -p "$OUT"
+make -s -C kernel-module >"$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; die "module build failed"; }
+if grep -E 'warning|error' "$OUT/build.log"; then
+	die "module build has warnings"
+fi
+
+CFLAGS=(-std=gnu11 -O2 -Wall -Wextra -Werror -static)
+gcc "${CFLAGS[@]}" -o "$OUT/bt86test" tests/kmod/bt86test.c tests/kmod/payloads.S ||
+	die "building tests/kmod/bt86test.c failed"
+gcc "${CFLAGS[@]}" -m32 -o "$OUT/compat32" tests/kmod/compat32.c ||
+	die "building the 32-bit tests/kmod/compat32.c failed (gcc-multilib?)"
+
+INITRD=$OUT/initramfs.cpio.gz
+rm -rf "$OUT/root"
+mkdir -p "$OUT/root"/{bin,dev,proc,sys}
+cp "$BUSYBOX" "$OUT/root/bin/busybox"
+cp tests/kmod/init.sh "$OUT/root/init"
+chmod +x "$OUT/root/init"
+cp kernel-module/bt86.ko "$OUT/bt86test" "$OUT/compat32" "$OUT/root/"
+(cd "$OUT/root" && find . | cpio -o -H newc --quiet | gzip -1 >"$INITRD") ||
+	die "packing the initramfs failed"
+
+for cpu in "${CPUS[@]}"; do
+	tag=${cpu//[^A-Za-z0-9]/-}
+	log=$OUT/boot-$tag.log
+	echo "== qemu -cpu $cpu"
+	start=$(date +%s)
+	timeout --kill-after=5 150 qemu-system-x86_64 -accel tcg -cpu "$cpu" -smp 2 -m 512 \
+		-kernel "$KERNEL" -initrd "$INITRD" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=3" \
+		-nographic -no-reboot -monitor none -serial stdio \
+		</dev/null >"$log" 2>&1
+	st=$?
+	tr -d '\r' <"$log" >"$log.txt"
+	grep -E '^(PASS|FAIL|INFO) ' "$log.txt" | sed 's/^/  /'
+	p=$(grep -c '^PASS ' "$log.txt")
+	f=$(grep -c '^FAIL ' "$log.txt")
+	if ! grep -q '^BT86-DONE' "$log.txt"; then
+		echo "FAIL $cpu: the VM did not finish the tests (qemu status $st); last lines:"
+		tail -n 40 "$log.txt" | sed 's/^/  | /'
+		f=$((f + 1))
+	fi
+	echo "  -cpu $cpu: $p passed, $f failed in $(($(date +%s) - start)) s"
+	pass=$((pass + p))
+	fail=$((fail + f))
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
