@@ -18,6 +18,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 all: $(BUILD)/bt86 $(UNIT_BINS) samples
 
 include samples/samples.mk
+-include samples/bench/bench.mk
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
