@@ -448,13 +448,26 @@ static int handle_fault(struct vcpu *v, struct vm_exit *x, bool *single)
 			*single = true;
 			return 0;
 		}
-		x->kind = VMEXIT_ERROR;
-		snprintf(x->error, sizeof(x->error),
-			 "guest %s of unassigned/MMIO physical address 0x%08llx at eip 0x%08x "
-			 "(MMIO emulation is not implemented yet)",
-			 v->fault_write ? "write" : "read", (unsigned long long)v->fault_addr,
-			 v->eip);
-		return 1;
+		if (io_find(&v->vm->mmio, (uint32_t)v->fault_addr)) {
+			x->kind = VMEXIT_ERROR;
+			snprintf(x->error, sizeof(x->error), "MMIO %s at 0x%08llx (eip 0x%08x): "
+				 "MMIO emulation is not implemented yet",
+				 v->fault_write ? "write" : "read",
+				 (unsigned long long)v->fault_addr, v->eip);
+			return 1;
+		}
+		/* Nothing decodes this address: back it for one step, then take it away. */
+		v->st.unassigned++;
+		if (v->nsinks == 4 || smmu_view_sink(&v->view, (uint32_t)v->fault_addr) < 0) {
+			x->kind = VMEXIT_ERROR;
+			snprintf(x->error, sizeof(x->error), "cannot complete the access to "
+				 "unassigned address 0x%08llx at eip 0x%08x",
+				 (unsigned long long)v->fault_addr, v->eip);
+			return 1;
+		}
+		v->sinks[v->nsinks++] = (uint32_t)v->fault_addr;
+		*single = true;
+		return 0;
 	default:
 		x->kind = VMEXIT_ERROR;
 		snprintf(x->error, sizeof(x->error), "unexpected host fault in translated code "
@@ -482,12 +495,22 @@ static struct tc_block *get_block(struct vcpu *v, bool single, struct vm_exit *x
 		tc_flush(&v->tc);
 		v->last_exit = NULL;
 	}
-	if (!b) {
-		x->kind = VMEXIT_SHUTDOWN;
-		snprintf(x->shutdown, sizeof(x->shutdown),
-			 "guest executes outside RAM at eip 0x%08x (linear 0x%08x)", v->eip, lin);
+	if (!b && fetch_fault) {
+		/* Unassigned memory fetches as 0xFF bytes: FF FF is an invalid opcode. */
+		vcpu_fault(v, EXC_UD, false, 0);
+	} else if (!b) {
+		x->kind = VMEXIT_ERROR;
+		snprintf(x->error, sizeof(x->error), "cannot translate the block at eip 0x%08x "
+			 "(linear 0x%08x): translation cache exhausted", v->eip, lin);
 	}
 	return b;
+}
+
+static void drop_sinks(struct vcpu *v)
+{
+	for (int i = 0; i < v->nsinks; i++)
+		smmu_view_unsink(&v->view, v->sinks[i]);
+	v->nsinks = 0;
 }
 
 static bool take_interrupt(struct vcpu *v)
@@ -525,8 +548,12 @@ static int bt_run(struct engine *e, struct vm_exit *x)
 		if (v->mode_dirty)
 			vcpu_update_mode(v);
 		b = get_block(v, single, x);
+		if (!b && v->shutdown)
+			continue;
+		if (!b && x->kind == VMEXIT_ERROR)
+			return -1;
 		if (!b)
-			return 0;
+			continue;
 		if (v->last_exit && v->last_exit->blk->valid && !single)
 			tc_link(&v->tc, v->last_exit, b);
 		v->last_exit = NULL;
@@ -537,6 +564,8 @@ static int bt_run(struct engine *e, struct vm_exit *x)
 		v->st.enters++;
 		tc_enter(&v->bt, tc_rx(&v->tc, b->code_off));
 		v->intr_shadow = false;
+		if (v->nsinks && v->fault != VF_SEGV)
+			drop_sinks(v);
 
 		if (v->fault != VF_NONE) {
 			if (handle_fault(v, x, &single))
@@ -583,8 +612,9 @@ static void bt_print_stats(struct engine *e, FILE *o)
 	fprintf(o, "  exits: poll           %10llu (host timer signals %llu)\n",
 		(unsigned long long)v->st.exits_poll,
 		(unsigned long long)v->st.host_timer_signals);
-	fprintf(o, "  exits: host fault     %10llu (SMC %llu)\n",
-		(unsigned long long)v->st.exits_fault, (unsigned long long)v->st.smc_faults);
+	fprintf(o, "  exits: host fault     %10llu (SMC %llu, unassigned memory %llu)\n",
+		(unsigned long long)v->st.exits_fault, (unsigned long long)v->st.smc_faults,
+		(unsigned long long)v->st.unassigned);
 	fprintf(o, "  interrupts delivered  %10llu\n", (unsigned long long)v->st.interrupts);
 	for (int i = 0; i < 32; i++)
 		if (v->st.exceptions[i])

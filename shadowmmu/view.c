@@ -55,6 +55,23 @@ int smmu_view_protect(struct smmu_view *v, uint32_t addr, bool read_only)
 			read_only ? PROT_READ : PROT_READ | PROT_WRITE);
 }
 
+int smmu_view_sink(struct smmu_view *v, uint32_t addr)
+{
+	uint8_t *p = v->base + (addr & ~0xfffu);
+
+	if (mmap(p, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+	    MAP_FAILED)
+		return -1;
+	memset(p, 0xff, 4096);
+	return 0;
+}
+
+void smmu_view_unsink(struct smmu_view *v, uint32_t addr)
+{
+	mmap(v->base + (addr & ~0xfffu), 4096, PROT_NONE,
+	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
+}
+
 void smmu_poll_arm(struct smmu_view *v, bool armed)
 {
 	mprotect(v->poll, 4096, armed ? PROT_NONE : PROT_READ);

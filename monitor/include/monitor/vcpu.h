@@ -39,6 +39,7 @@ enum vcpu_fault {
 struct vcpu_stats {
 	uint64_t enters, exits_chain, exits_callout, exits_ibl, exits_poll, exits_fault;
 	uint64_t exceptions[32], interrupts, smc_faults, mmio, host_timer_signals;
+	uint64_t unassigned;		/* accesses to physical memory nothing decodes */
 	uint64_t callouts[BT_NR_OPS];	/* executed, by instruction class */
 };
 
@@ -84,6 +85,8 @@ struct vcpu {
 	uint64_t fault_addr;
 	bool fault_write;
 	struct tc_exit *last_exit;	/* chainable exit to link at the next lookup */
+	uint32_t sinks[4];		/* unassigned pages backed for the current step */
+	int nsinks;
 
 	struct vcpu_stats st;
 };

@@ -32,6 +32,15 @@ void smmu_view_destroy(struct smmu_view *v);
 /* Write-protect (or unprotect) one 4 KiB guest page of the view. */
 int smmu_view_protect(struct smmu_view *v, uint32_t addr, bool read_only);
 
+/*
+ * Back one unassigned page of the window with a scratch page of 0xFF bytes
+ * (what a PC reads from nothing) so one instruction can complete; writes
+ * land in the scratch page and vanish when smmu_view_unsink() puts the
+ * hole back.
+ */
+int smmu_view_sink(struct smmu_view *v, uint32_t addr);
+void smmu_view_unsink(struct smmu_view *v, uint32_t addr);
+
 /* Make the poll page fault (armed) or read normally; async-signal-safe. */
 void smmu_poll_arm(struct smmu_view *v, bool armed);
 
