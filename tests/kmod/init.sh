@@ -21,6 +21,9 @@ verdict insmod $?
 [ -c /dev/bt86 ]
 verdict dev-node $?
 
+# The harness puts bt86_nmitest=1 on the kernel command line when it
+# injects NMIs from the qemu monitor; the kernel hands it to us as a variable.
+[ -n "${bt86_nmitest:-}" ] && export BT86_NMITEST=1
 /bt86test
 /compat32
 
