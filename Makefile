@@ -14,8 +14,10 @@ LIB_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) \
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
+HOSTILE     := $(patsubst tests/hostile/%.c,$(BUILD)/hostile/%.elf,$(wildcard tests/hostile/*.c))
+
 .PHONY: all deps run test unit bench clean
-all: $(BUILD)/bt86 $(UNIT_BINS) samples
+all: $(BUILD)/bt86 $(UNIT_BINS) samples $(HOSTILE)
 
 include samples/samples.mk
 -include samples/bench/bench.mk
@@ -38,6 +40,13 @@ $(BUILD)/bt86: $(BUILD)/obj/vmm/main.o $(BUILD)/libbt86.a
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/check.h $(BUILD)/libbt86.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libbt86.a $(LDLIBS)
+
+# Hostile guests (tests/hostile): built like the samples, on the same runtime.
+$(BUILD)/hostile/%.elf: tests/hostile/%.c tests/hostile/hostile.h $(GUEST_BUILD)/obj/lib/crt0.o \
+		$(GUEST_LIB) $(GUEST_LDS)
+	@mkdir -p $(dir $@)
+	$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_FPFLAGS) -Itests/hostile -c $< -o $(@:.elf=.o)
+	$(GUEST_CC) $(GUEST_LDFLAGS) -o $@ $(GUEST_BUILD)/obj/lib/crt0.o $(@:.elf=.o) $(GUEST_LIB)
 
 # Install missing Debian packages (silent when all are present).
 deps:
