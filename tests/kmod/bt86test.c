@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,15 +30,32 @@
 #define LOAD_ADDR	0x1000u
 #define STACK_TOP	0x80000u
 
-#define PAYLOAD(name) extern const unsigned char name[], name##_end[]
-PAYLOAD(p32_io); PAYLOAD(p32_int3); PAYLOAD(p32_int80); PAYLOAD(p32_cli);
-PAYLOAD(p32_pf_write); PAYLOAD(p32_pf_read); PAYLOAD(p32_ud); PAYLOAD(p32_de);
-PAYLOAD(p32_syscall); PAYLOAD(p32_sysenter); PAYLOAD(p32_ljmp64);
-PAYLOAD(p32_fpu); PAYLOAD(p32_stack); PAYLOAD(p32_loop); PAYLOAD(p32_count);
-PAYLOAD(p64_io); PAYLOAD(p64_int3); PAYLOAD(p64_int80); PAYLOAD(p64_pf_write);
-PAYLOAD(p64_kernel); PAYLOAD(p64_ud); PAYLOAD(p64_syscall);
-PAYLOAD(p64_wrgsbase); PAYLOAD(p64_to32);
-#define CODE(name) name, (size_t)(name##_end - name)
+/* tests/kmod/payloads.S */
+extern const unsigned char name[], name_end[];
+extern const unsigned char p32_io[], p32_io_end[];
+extern const unsigned char p32_int3[], p32_int3_end[];
+extern const unsigned char p32_int80[], p32_int80_end[];
+extern const unsigned char p32_cli[], p32_cli_end[];
+extern const unsigned char p32_pf_write[], p32_pf_write_end[];
+extern const unsigned char p32_pf_read[], p32_pf_read_end[];
+extern const unsigned char p32_ud[], p32_ud_end[];
+extern const unsigned char p32_de[], p32_de_end[];
+extern const unsigned char p32_syscall[], p32_syscall_end[];
+extern const unsigned char p32_sysenter[], p32_sysenter_end[];
+extern const unsigned char p32_ljmp64[], p32_ljmp64_end[];
+extern const unsigned char p32_fpu[], p32_fpu_end[];
+extern const unsigned char p32_stack[], p32_stack_end[];
+extern const unsigned char p32_loop[], p32_loop_end[];
+extern const unsigned char p32_count[], p32_count_end[];
+extern const unsigned char p64_io[], p64_io_end[];
+extern const unsigned char p64_int3[], p64_int3_end[];
+extern const unsigned char p64_int80[], p64_int80_end[];
+extern const unsigned char p64_pf_write[], p64_pf_write_end[];
+extern const unsigned char p64_kernel[], p64_kernel_end[];
+extern const unsigned char p64_ud[], p64_ud_end[];
+extern const unsigned char p64_syscall[], p64_syscall_end[];
+extern const unsigned char p64_wrgsbase[], p64_wrgsbase_end[];
+extern const unsigned char p64_to32[], p64_to32_end[];
 
 struct vm {
 	int dev, vm, vcpu;
@@ -139,10 +157,11 @@ static int vm_open(struct vm *v)
 }
 
 /* Load code at LOAD_ADDR and point the vcpu at it. */
-static int vm_load(struct vm *v, const unsigned char *code, size_t len,
-		   uint32_t mode)
+static int vm_load(struct vm *v, const unsigned char *code,
+		   const unsigned char *end, uint32_t mode)
 {
 	struct bt86_regs regs = { 0 };
+	size_t len = end - code;
 
 	memset(v->ram + LOAD_ADDR, 0xf4, 4096);		/* hlt after the payload */
 	memcpy(v->ram + LOAD_ADDR, code, len);
@@ -253,7 +272,7 @@ static int t_io32(void)
 	struct vm v;
 	int r = -1;
 
-	if (vm_open(&v) || vm_load(&v, CODE(p32_io), BT86_MODE_COMPAT32))
+	if (vm_open(&v) || vm_load(&v, p32_io, p32_io_end, BT86_MODE_COMPAT32))
 		goto out;
 	if (expect_io(&v, BT86_IO_OUT, 4, 0x80, 0x12345678) ||
 	    expect_io(&v, BT86_IO_OUT, 1, 0x3f8, 0x41) ||
@@ -273,20 +292,29 @@ out:
 	return r;
 }
 
-static int t_exc(const unsigned char *code, size_t len, uint32_t mode,
-		 int vector, int vector2, long err, uint64_t cr2,
-		 uint64_t want_rip)
+/* A payload that must end in one exception exit. */
+struct exc_case {
+	const char *name;
+	const unsigned char *code, *end;
+	uint32_t mode;
+	int vector, vector2;	/* vector2: an acceptable alternative, or -1 */
+	long err;		/* -1: not checked; ERR_IDT_0X80 */
+	uint64_t cr2;		/* checked for #PF */
+	uint64_t rip;		/* 0: not checked */
+};
+
+static int t_exc(const struct exc_case *c)
 {
 	struct vm v;
 	struct bt86_regs regs;
 	int r = -1;
 
-	if (vm_open(&v) || vm_load(&v, code, len, mode) ||
-	    expect_exc(&v, vector, vector2, err, cr2))
+	if (vm_open(&v) || vm_load(&v, c->code, c->end, c->mode) ||
+	    expect_exc(&v, c->vector, c->vector2, c->err, c->cr2))
 		goto out;
-	if (want_rip && v.run->ex.rip != want_rip) {
+	if (c->rip && v.run->ex.rip != c->rip) {
 		fail("rip %#llx, want %#llx", (unsigned long long)v.run->ex.rip,
-		     (unsigned long long)want_rip);
+		     (unsigned long long)c->rip);
 		goto out;
 	}
 	if (ioctl(v.vcpu, BT86_GET_REGS, &regs) || regs.rip != v.run->ex.rip) {
@@ -305,7 +333,7 @@ static int t_stack32(void)
 	struct bt86_regs regs;
 	int r = -1;
 
-	if (vm_open(&v) || vm_load(&v, CODE(p32_stack), BT86_MODE_COMPAT32))
+	if (vm_open(&v) || vm_load(&v, p32_stack, p32_stack_end, BT86_MODE_COMPAT32))
 		goto out;
 	if (ioctl(v.vcpu, BT86_GET_REGS, &regs))
 		goto out;
@@ -344,7 +372,7 @@ static int t_io64(void)
 	struct bt86_regs regs;
 	int r = -1;
 
-	if (vm_open(&v) || vm_load(&v, CODE(p64_io), BT86_MODE_LONG64) ||
+	if (vm_open(&v) || vm_load(&v, p64_io, p64_io_end, BT86_MODE_LONG64) ||
 	    expect_io(&v, BT86_IO_OUT, 4, 0x80, 0x87654321) || expect_hlt(&v))
 		goto out;
 	if (ioctl(v.vcpu, BT86_GET_REGS, &regs) ||
@@ -365,7 +393,7 @@ static int t_to32(void)
 	struct bt86_regs regs;
 	int r = -1;
 
-	if (vm_open(&v) || vm_load(&v, CODE(p64_to32), BT86_MODE_LONG64) ||
+	if (vm_open(&v) || vm_load(&v, p64_to32, p64_to32_end, BT86_MODE_LONG64) ||
 	    expect_hlt(&v))
 		goto out;
 	if (ioctl(v.vcpu, BT86_GET_REGS, &regs) ||
@@ -453,7 +481,7 @@ static int t_signal(void)
 	double t0, dt;
 	int r = -1, ret;
 
-	if (vm_open(&v) || vm_load(&v, CODE(p32_loop), BT86_MODE_COMPAT32))
+	if (vm_open(&v) || vm_load(&v, p32_loop, p32_loop_end, BT86_MODE_COMPAT32))
 		goto out;
 	catch_alarm();
 	get_stats(&s0);
@@ -534,7 +562,7 @@ static int t_nmi(void)
 	CPU_SET(0, &cpus);
 	if (sched_setaffinity(0, sizeof(cpus), &cpus))
 		return fail("cannot run on CPU 0: %s", strerror(errno));
-	if (vm_open(&v) || vm_load(&v, CODE(p32_loop), BT86_MODE_COMPAT32))
+	if (vm_open(&v) || vm_load(&v, p32_loop, p32_loop_end, BT86_MODE_COMPAT32))
 		goto out;
 	catch_alarm();
 	get_stats(&s0);
@@ -571,7 +599,7 @@ static int round_trips(int n, double *ns)
 	double t0;
 	int i, r = -1;
 
-	if (vm_open(&v) || vm_load(&v, CODE(p32_count), BT86_MODE_COMPAT32))
+	if (vm_open(&v) || vm_load(&v, p32_count, p32_count_end, BT86_MODE_COMPAT32))
 		goto out;
 	t0 = now();
 	for (i = 0; i < n; i++) {
@@ -657,7 +685,7 @@ static int t_kill(void)
 		struct vm v;
 
 		if (vm_open(&v) ||
-		    vm_load(&v, CODE(p32_loop), BT86_MODE_COMPAT32))
+		    vm_load(&v, p32_loop, p32_loop_end, BT86_MODE_COMPAT32))
 			_exit(1);
 		if (write(pfd[1], "r", 1) != 1)
 			_exit(1);
@@ -686,7 +714,7 @@ static int t_close_frees(void)
 	int vcpu2;
 	struct bt86_run *run;
 
-	if (vm_open(&v) || vm_load(&v, CODE(p32_int3), BT86_MODE_COMPAT32) ||
+	if (vm_open(&v) || vm_load(&v, p32_int3, p32_int3_end, BT86_MODE_COMPAT32) ||
 	    expect_exc(&v, 3, -1, 0, 0))
 		return -1;
 	vcpu2 = ioctl(v.vm, BT86_CREATE_VCPU, 5);
@@ -701,7 +729,7 @@ static int t_close_frees(void)
 	/* Close the VM first: the vcpus keep it alive and still run. */
 	close(v.vm);
 	v.vm = -1;
-	if (vm_load(&v, CODE(p32_ud), BT86_MODE_COMPAT32) ||
+	if (vm_load(&v, p32_ud, p32_ud_end, BT86_MODE_COMPAT32) ||
 	    expect_exc(&v, 6, -1, 0, 0))
 		return -1;
 	run = v.run;
@@ -713,6 +741,22 @@ static int t_close_frees(void)
 		return fail("run page changed after close");
 	munmap(run, BT86_RUN_SIZE);
 	return expect_clean("after close");
+}
+
+/* SET_MEMORY with these values must fail with errno err. */
+static int bad_region(const char *what, int vm, uint32_t slot, uint32_t flags,
+		      uint64_t gpa, uint64_t size, const void *uaddr, int err)
+{
+	struct bt86_memory_region mr = {
+		.slot = slot, .flags = flags, .gpa = gpa, .size = size,
+		.uaddr = (uintptr_t)uaddr,
+	};
+
+	if (ioctl(vm, BT86_SET_MEMORY, &mr) != -1 || errno != err)
+		return fail("%s: SET_MEMORY slot %u gpa %#llx size %#llx: errno %d, want %d",
+			    what, slot, (unsigned long long)gpa,
+			    (unsigned long long)size, errno, err);
+	return 0;
 }
 
 static int t_memory_validation(void)
@@ -731,30 +775,39 @@ static int t_memory_validation(void)
 		fail("mmap");
 		goto out;
 	}
-#define BAD(slot_, flags_, gpa_, size_, uaddr_, err_) do {		\
-		memset(&mr, 0, sizeof(mr));				\
-		mr.slot = slot_; mr.flags = flags_; mr.gpa = gpa_;	\
-		mr.size = size_; mr.uaddr = (uintptr_t)(uaddr_);	\
-		if (ioctl(v.vm, BT86_SET_MEMORY, &mr) != -1 || errno != err_) { \
-			fail("SET_MEMORY slot %u gpa %#llx size %#llx: errno %d, want %d", \
-			     mr.slot, (unsigned long long)mr.gpa,	\
-			     (unsigned long long)mr.size, errno, err_);	\
-			goto out;					\
-		}							\
-	} while (0)
-	BAD(1, 0, 0x100000 + 1, 4096, buf, EINVAL);		/* unaligned gpa */
-	BAD(1, 0, 0x100000, 100, buf, EINVAL);			/* unaligned size */
-	BAD(1, 0, 0x100000, 4096, buf + 8, EINVAL);		/* unaligned uaddr */
-	BAD(8, 0, 0x100000, 4096, buf, EINVAL);			/* slot */
-	BAD(1, 1, 0x100000, 4096, buf, EINVAL);			/* flags */
-	BAD(1, 0, 0xfffff000, 0x2000, buf, EINVAL);		/* past 4 GiB */
-	BAD(1, 0, 0x100000, 1ull << 31, buf, EINVAL);		/* too big */
-	BAD(1, 0, 0x80000, 4096, buf, EEXIST);			/* overlaps slot 0 */
-	BAD(1, 0, 0x100000, 4096, 0x10000, EFAULT);		/* unmapped */
-	BAD(1, 0, 0x100000, 4096, 0xffffffff81000000ull, EFAULT);	/* kernel */
-	BAD(1, 0, 0x100000, 1 << 16, ro, EFAULT);		/* read-only */
+	{
+		const struct {
+			const char *what;
+			uint32_t slot, flags;
+			uint64_t gpa, size;
+			const void *uaddr;
+			int err;
+		} bad[] = {
+			{ "unaligned gpa", 1, 0, 0x100001, 4096, buf, EINVAL },
+			{ "unaligned size", 1, 0, 0x100000, 100, buf, EINVAL },
+			{ "unaligned uaddr", 1, 0, 0x100000, 4096, buf + 8, EINVAL },
+			{ "slot 8", 8, 0, 0x100000, 4096, buf, EINVAL },
+			{ "flags", 1, 1, 0x100000, 4096, buf, EINVAL },
+			{ "past 4 GiB", 1, 0, 0xfffff000, 0x2000, buf, EINVAL },
+			{ "2 GiB", 1, 0, 0x100000, 1ull << 31, buf, EINVAL },
+			{ "overlap", 1, 0, 0x80000, 4096, buf, EEXIST },
+			{ "unmapped", 1, 0, 0x100000, 4096, (void *)0x10000, EFAULT },
+			{ "kernel", 1, 0, 0x100000, 4096,
+			  (void *)0xffffffff81000000ull, EFAULT },
+			{ "read-only", 1, 0, 0x100000, 1 << 16, ro, EFAULT },
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			if (bad_region(bad[i].what, v.vm, bad[i].slot,
+				       bad[i].flags, bad[i].gpa, bad[i].size,
+				       bad[i].uaddr, bad[i].err))
+				goto out;
+		}
+	}
 	munmap(buf + 4096, 4096);
-	BAD(1, 0, 0x100000, 3 * 4096, buf, EFAULT);		/* a hole inside */
+	if (bad_region("hole", v.vm, 1, 0, 0x100000, 3 * 4096, buf, EFAULT))
+		goto out;
 	if (mmap(buf + 4096, 4096, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED) {
 		fail("remap hole");
@@ -892,7 +945,7 @@ static int t_fuzz_ioctl(void)
 
 	if (vm_open(&v))
 		goto out;
-	vm_load(&v, CODE(p32_loop), BT86_MODE_COMPAT32);
+	vm_load(&v, p32_loop, p32_loop_end, BT86_MODE_COMPAT32);
 	mem = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	fds[0] = v.dev;
@@ -959,7 +1012,7 @@ static int t_fuzz_ioctl(void)
 		if (ret > fds[3])	/* a new VM or vcpu fd */
 			close(ret);
 		if (i % 5000 == 0) {	/* the vcpu still works */
-			vm_load(&v, CODE(p32_int3), BT86_MODE_COMPAT32);
+			vm_load(&v, p32_int3, p32_int3_end, BT86_MODE_COMPAT32);
 			if (ioctl(v.vcpu, BT86_RUN, 0) == 0 &&
 			    v.run->exit_reason == BT86_EXIT_INTERNAL) {
 				fail("monitor fault during fuzzing");
@@ -1037,72 +1090,92 @@ out:
 	return r;
 }
 
-int main(int argc, char **argv)
-{
-	const char *only = argc > 1 ? argv[1] : NULL;
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
-#define RUN(name, expr) do {						\
-		if (!only || strstr(name, only))			\
-			report(name, (expr));				\
-	} while (0)
-	RUN("version", t_version());
-	RUN("io32", t_io32());
-	RUN("int3-32", t_exc(CODE(p32_int3), BT86_MODE_COMPAT32, 3, -1, 0, 0,
-			     LOAD_ADDR + 1));
+static const struct exc_case exc_cases[] = {
+	{ "int3-32", p32_int3, p32_int3_end, BT86_MODE_COMPAT32, 3, -1, 0, 0,
+	  LOAD_ADDR + 1 },
 	/*
 	 * The error code of a #GP for a DPL-violating int $n names IDT slot n
 	 * (n * 8 + 2); qemu's TCG reports n * 16 + 2 in long mode, so both
 	 * are accepted.
 	 */
-	RUN("gp-int80-32", t_exc(CODE(p32_int80), BT86_MODE_COMPAT32, 13, -1,
-				 ERR_IDT_0X80, 0, LOAD_ADDR));
-	RUN("gp-cli-32", t_exc(CODE(p32_cli), BT86_MODE_COMPAT32, 13, -1, 0, 0,
-			       LOAD_ADDR));
-	RUN("pf-write-32", t_exc(CODE(p32_pf_write), BT86_MODE_COMPAT32, 14, -1,
-				 6, 0x40000000, LOAD_ADDR));
-	RUN("pf-read-32", t_exc(CODE(p32_pf_read), BT86_MODE_COMPAT32, 14, -1,
-				4, 0x40001000, LOAD_ADDR));
-	RUN("ud-32", t_exc(CODE(p32_ud), BT86_MODE_COMPAT32, 6, -1, 0, 0,
-			   LOAD_ADDR));
-	RUN("de-32", t_exc(CODE(p32_de), BT86_MODE_COMPAT32, 0, -1, 0, 0, 0));
-	RUN("syscall-32", t_exc(CODE(p32_syscall), BT86_MODE_COMPAT32, 6, -1,
-				-1, 0, LOAD_ADDR));
-	RUN("sysenter-32", t_exc(CODE(p32_sysenter), BT86_MODE_COMPAT32, 13, 6,
-				 -1, 0, LOAD_ADDR));
-	RUN("no-64bit-cs-32", t_exc(CODE(p32_ljmp64), BT86_MODE_COMPAT32, 13, 11,
-				    0x30, 0, LOAD_ADDR));
-	RUN("fpu-nm-32", t_exc(CODE(p32_fpu), BT86_MODE_COMPAT32, 7, -1, 0, 0,
-			       LOAD_ADDR));
-	RUN("stack-regs-32", t_stack32());
-	RUN("io64", t_io64());
-	RUN("int3-64", t_exc(CODE(p64_int3), BT86_MODE_LONG64, 3, -1, 0, 0,
-			     LOAD_ADDR + 1));
-	RUN("gp-int80-64", t_exc(CODE(p64_int80), BT86_MODE_LONG64, 13, -1,
-				 ERR_IDT_0X80, 0, LOAD_ADDR));
-	RUN("pf-write-64", t_exc(CODE(p64_pf_write), BT86_MODE_LONG64, 14, -1,
-				 6, 0x40000000, LOAD_ADDR));
-	RUN("pf-kernel-64", t_exc(CODE(p64_kernel), BT86_MODE_LONG64, 14, -1,
-				  -1, 0xffffffff81000000ull, LOAD_ADDR));
-	RUN("ud-64", t_exc(CODE(p64_ud), BT86_MODE_LONG64, 6, -1, 0, 0,
-			   LOAD_ADDR));
-	RUN("syscall-64", t_exc(CODE(p64_syscall), BT86_MODE_LONG64, 6, -1, -1,
-				0, LOAD_ADDR));
-	RUN("wrgsbase-64", t_exc(CODE(p64_wrgsbase), BT86_MODE_LONG64, 6, -1,
-				 -1, 0, LOAD_ADDR));
-	RUN("mode-switch-64-to-32", t_to32());
-	RUN("regs-validation", t_regs_validation());
-	RUN("signal-interrupts-loop", t_signal());
-	RUN("roundtrips-10000", t_roundtrips());
-	if (getenv("BT86_NMITEST"))
-		RUN("nmi-reraised", t_nmi());
-	RUN("two-processes", t_two_processes());
-	RUN("kill-mid-run", t_kill());
-	RUN("close-frees-everything", t_close_frees());
-	RUN("memory-validation", t_memory_validation());
-	RUN("wrong-fd-types-and-pointers", t_fd_types());
-	RUN("fuzz-ioctl", t_fuzz_ioctl());
-	RUN("fuzz-guest-code", t_fuzz_code());
-	RUN("no-leaks", expect_clean("at the end"));
+	{ "gp-int80-32", p32_int80, p32_int80_end, BT86_MODE_COMPAT32, 13, -1,
+	  ERR_IDT_0X80, 0, LOAD_ADDR },
+	{ "gp-cli-32", p32_cli, p32_cli_end, BT86_MODE_COMPAT32, 13, -1, 0, 0,
+	  LOAD_ADDR },
+	{ "pf-write-32", p32_pf_write, p32_pf_write_end, BT86_MODE_COMPAT32, 14,
+	  -1, 6, 0x40000000, LOAD_ADDR },	/* 6: write, user, not present */
+	{ "pf-read-32", p32_pf_read, p32_pf_read_end, BT86_MODE_COMPAT32, 14,
+	  -1, 4, 0x40001000, LOAD_ADDR },	/* 4: read, user, not present */
+	{ "ud-32", p32_ud, p32_ud_end, BT86_MODE_COMPAT32, 6, -1, 0, 0,
+	  LOAD_ADDR },
+	{ "de-32", p32_de, p32_de_end, BT86_MODE_COMPAT32, 0, -1, 0, 0, 0 },
+	{ "syscall-32", p32_syscall, p32_syscall_end, BT86_MODE_COMPAT32, 6, -1,
+	  -1, 0, LOAD_ADDR },
+	{ "sysenter-32", p32_sysenter, p32_sysenter_end, BT86_MODE_COMPAT32, 13,
+	  6, -1, 0, LOAD_ADDR },
+	{ "no-64bit-cs-32", p32_ljmp64, p32_ljmp64_end, BT86_MODE_COMPAT32, 13,
+	  11, 0x30, 0, LOAD_ADDR },
+	{ "fpu-nm-32", p32_fpu, p32_fpu_end, BT86_MODE_COMPAT32, 7, -1, 0, 0,
+	  LOAD_ADDR },
+	{ "int3-64", p64_int3, p64_int3_end, BT86_MODE_LONG64, 3, -1, 0, 0,
+	  LOAD_ADDR + 1 },
+	{ "gp-int80-64", p64_int80, p64_int80_end, BT86_MODE_LONG64, 13, -1,
+	  ERR_IDT_0X80, 0, LOAD_ADDR },
+	{ "pf-write-64", p64_pf_write, p64_pf_write_end, BT86_MODE_LONG64, 14,
+	  -1, 6, 0x40000000, LOAD_ADDR },
+	{ "pf-kernel-64", p64_kernel, p64_kernel_end, BT86_MODE_LONG64, 14, -1,
+	  -1, 0xffffffff81000000ull, LOAD_ADDR },
+	{ "ud-64", p64_ud, p64_ud_end, BT86_MODE_LONG64, 6, -1, 0, 0,
+	  LOAD_ADDR },
+	{ "syscall-64", p64_syscall, p64_syscall_end, BT86_MODE_LONG64, 6, -1,
+	  -1, 0, LOAD_ADDR },
+	{ "wrgsbase-64", p64_wrgsbase, p64_wrgsbase_end, BT86_MODE_LONG64, 6,
+	  -1, -1, 0, LOAD_ADDR },
+};
+
+static int t_no_leaks(void)
+{
+	return expect_clean("at the end");
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+	bool nmi;		/* only when the harness injects NMIs */
+} tests[] = {
+	{ "version", t_version, false },
+	{ "io32", t_io32, false },
+	{ "stack-regs-32", t_stack32, false },
+	{ "io64", t_io64, false },
+	{ "mode-switch-64-to-32", t_to32, false },
+	{ "regs-validation", t_regs_validation, false },
+	{ "signal-interrupts-loop", t_signal, false },
+	{ "roundtrips-10000", t_roundtrips, false },
+	{ "nmi-reraised", t_nmi, true },
+	{ "two-processes", t_two_processes, false },
+	{ "kill-mid-run", t_kill, false },
+	{ "close-frees-everything", t_close_frees, false },
+	{ "memory-validation", t_memory_validation, false },
+	{ "wrong-fd-types-and-pointers", t_fd_types, false },
+	{ "fuzz-ioctl", t_fuzz_ioctl, false },
+	{ "fuzz-guest-code", t_fuzz_code, false },
+	{ "no-leaks", t_no_leaks, false },
+};
+
+/* Usage: bt86test [substring]: run the tests whose name contains it. */
+int main(int argc, char **argv)
+{
+	const char *only = argc > 1 ? argv[1] : NULL;
+	bool nmi = getenv("BT86_NMITEST") != NULL;
+	size_t i;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (i = 0; i < sizeof(exc_cases) / sizeof(exc_cases[0]); i++)
+		if (!only || strstr(exc_cases[i].name, only))
+			report(exc_cases[i].name, t_exc(&exc_cases[i]));
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if ((!only || strstr(tests[i].name, only)) &&
+		    (!tests[i].nmi || nmi))
+			report(tests[i].name, tests[i].fn());
 	return failures ? 1 : 0;
 }

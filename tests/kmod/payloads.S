@@ -7,13 +7,11 @@
  * outside the test's guest RAM (the first MiB).
  */
 
-#define PAYLOAD(name)	.globl name, name##_end; name:
-#define END(name)	name##_end:
-
 	.section .rodata, "a"
 
 	.code32
-PAYLOAD(p32_io)
+	.globl	p32_io, p32_io_end
+p32_io:
 	movl	$0x12345678, %eax
 	outl	%eax, $0x80		/* out 4 bytes to 0x80 */
 	movw	$0x3f8, %dx
@@ -27,109 +25,132 @@ PAYLOAD(p32_io)
 	outl	%eax, $0x82		/* echo it to 0x82 */
 	hlt
 	ud2
-END(p32_io)
+p32_io_end:
 
-PAYLOAD(p32_int3)
+	.globl	p32_int3, p32_int3_end
+p32_int3:
 	int3
 	hlt
-END(p32_int3)
+p32_int3_end:
 
-PAYLOAD(p32_int80)
+	.globl	p32_int80, p32_int80_end
+p32_int80:
 	int	$0x80			/* a DPL-0 gate: #GP, error code 0x80 * 8 + 2 */
-END(p32_int80)
+p32_int80_end:
 
-PAYLOAD(p32_cli)
+	.globl	p32_cli, p32_cli_end
+p32_cli:
 	cli				/* IOPL 0: #GP(0), not an I/O exit */
-END(p32_cli)
+p32_cli_end:
 
-PAYLOAD(p32_pf_write)
+	.globl	p32_pf_write, p32_pf_write_end
+p32_pf_write:
 	movl	$1, 0x40000000
-END(p32_pf_write)
+p32_pf_write_end:
 
-PAYLOAD(p32_pf_read)
+	.globl	p32_pf_read, p32_pf_read_end
+p32_pf_read:
 	movl	0x40001000, %eax
-END(p32_pf_read)
+p32_pf_read_end:
 
-PAYLOAD(p32_ud)
+	.globl	p32_ud, p32_ud_end
+p32_ud:
 	ud2
-END(p32_ud)
+p32_ud_end:
 
-PAYLOAD(p32_de)
+	.globl	p32_de, p32_de_end
+p32_de:
 	xorl	%ecx, %ecx
 	divl	%ecx
-END(p32_de)
+p32_de_end:
 
-PAYLOAD(p32_syscall)
+	.globl	p32_syscall, p32_syscall_end
+p32_syscall:
 	syscall				/* EFER.SCE is off in the monitor: #UD */
-END(p32_syscall)
+p32_syscall_end:
 
-PAYLOAD(p32_sysenter)
+	.globl	p32_sysenter, p32_sysenter_end
+p32_sysenter:
 	sysenter			/* SYSENTER_CS is 0: #GP (Intel) or #UD (AMD) */
-END(p32_sysenter)
+p32_sysenter_end:
 
-PAYLOAD(p32_ljmp64)
+	.globl	p32_ljmp64, p32_ljmp64_end
+p32_ljmp64:
 	ljmp	$0x33, $0x1000		/* no 64-bit ring-3 code segment: #GP(0x30) */
-END(p32_ljmp64)
+p32_ljmp64_end:
 
-PAYLOAD(p32_fpu)
+	.globl	p32_fpu, p32_fpu_end
+p32_fpu:
 	fldz				/* CR0.TS is set in the monitor: #NM */
-END(p32_fpu)
+p32_fpu_end:
 
-PAYLOAD(p32_stack)
+	.globl	p32_stack, p32_stack_end
+p32_stack:
 	pushl	$0x1234abcd
 	popl	%eax
 	addl	%ebx, %eax
 	hlt
-END(p32_stack)
+p32_stack_end:
 
-PAYLOAD(p32_loop)
+	.globl	p32_loop, p32_loop_end
+p32_loop:
 1:	jmp	1b
-END(p32_loop)
+p32_loop_end:
 
-PAYLOAD(p32_count)
+	.globl	p32_count, p32_count_end
+p32_count:
 1:	incl	%ebx
 	outl	%eax, $0x80
 	jmp	1b
-END(p32_count)
+p32_count_end:
 
 	.code64
-PAYLOAD(p64_io)
+	.globl	p64_io, p64_io_end
+p64_io:
 	movl	$0x87654321, %eax
 	outl	%eax, $0x80
 	movabsq	$0x123456789abcdef0, %rbx
 	movq	%rbx, %r15
 	hlt
-END(p64_io)
+p64_io_end:
 
-PAYLOAD(p64_int3)
+	.globl	p64_int3, p64_int3_end
+p64_int3:
 	int3
-END(p64_int3)
+p64_int3_end:
 
-PAYLOAD(p64_int80)
+	.globl	p64_int80, p64_int80_end
+p64_int80:
 	int	$0x80
-END(p64_int80)
+p64_int80_end:
 
-PAYLOAD(p64_pf_write)
+	.globl	p64_pf_write, p64_pf_write_end
+p64_pf_write:
 	movq	$1, 0x40000000
-END(p64_pf_write)
+p64_pf_write_end:
 
-PAYLOAD(p64_kernel)
+	.globl	p64_kernel, p64_kernel_end
+p64_kernel:
 	movabsq	0xffffffff81000000, %rax	/* kernel text is not in the monitor's tables */
-END(p64_kernel)
+p64_kernel_end:
 
-PAYLOAD(p64_ud)
+	.globl	p64_ud, p64_ud_end
+p64_ud:
 	ud2
-END(p64_ud)
+p64_ud_end:
 
-PAYLOAD(p64_syscall)
+	.globl	p64_syscall, p64_syscall_end
+p64_syscall:
 	syscall
-END(p64_syscall)
+p64_syscall_end:
 
-PAYLOAD(p64_wrgsbase)
+	.globl	p64_wrgsbase, p64_wrgsbase_end
+p64_wrgsbase:
 	wrgsbase %rax			/* CR4.FSGSBASE is off in the monitor: #UD */
-END(p64_wrgsbase)
+p64_wrgsbase_end:
 
-PAYLOAD(p64_to32)
+	.globl	p64_to32, p64_to32_end
+p64_to32:
 	/*
 	 * Far jump to the 32-bit code segment: a mode switch the monitor
 	 * sees.  Not lretq: qemu 7.2's TCG pops far-return frames with
@@ -142,6 +163,6 @@ PAYLOAD(p64_to32)
 	.code32
 1:	hlt
 	.code64
-END(p64_to32)
+p64_to32_end:
 
 	.section .note.GNU-stack, "", @progbits
