@@ -295,6 +295,8 @@ static long bt86_create_vm(void)
 	struct bt86_vm_owner *o;
 	int fd;
 
+	if (!current->mm)
+		return -EINVAL;		/* guest RAM is charged to a process */
 	o = kzalloc(sizeof(*o), GFP_KERNEL_ACCOUNT);
 	if (!o)
 		return -ENOMEM;

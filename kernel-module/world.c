@@ -159,7 +159,12 @@ static int bt86_build_tables(struct bt86_vcpu *vcpu)
 	va = (unsigned long)bt86_monitor_text_start & PAGE_MASK;
 	end = (unsigned long)bt86_monitor_text_end + 1;
 	for (; va < end; va += PAGE_SIZE) {
-		r = bt86_map(root, va, PFN_PHYS(vmalloc_to_pfn((void *)va)), 0);
+		unsigned long pfn = vmalloc_to_pfn((void *)va);
+
+		r = -EFAULT;
+		if (WARN_ON_ONCE(!pfn))
+			goto fail;
+		r = bt86_map(root, va, PFN_PHYS(pfn), 0);
 		if (r)
 			goto fail;
 	}
@@ -297,6 +302,13 @@ int bt86_vcpu_world_alloc(struct bt86_vcpu *vcpu)
 	if (!vcpu->area)
 		return -ENOMEM;
 	vcpu->w = page_address(vcpu->area);
+	/* Trap code finds the area by rounding %rsp down to BT86_AREA_SIZE. */
+	if ((unsigned long)vcpu->w & (BT86_AREA_SIZE - 1)) {
+		pr_err_once("bt86: monitor area %px is not %d-byte aligned\n",
+			    vcpu->w, BT86_AREA_SIZE);
+		__free_pages(vcpu->area, BT86_AREA_ORDER);
+		return -ENXIO;
+	}
 	vcpu->run = (struct bt86_run *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 	if (!vcpu->run) {
 		__free_pages(vcpu->area, BT86_AREA_ORDER);
@@ -327,7 +339,12 @@ static void bt86_switch(struct bt86_vcpu *vcpu)
 	bt86_prepare(vcpu);
 	bt86_world_enter(w);
 	vec = w->exit_vector;
-	if (vec >= FIRST_EXTERNAL_VECTOR) {
+	/*
+	 * Vectors 32..255 only arrive from hardware (a guest int $n meets a
+	 * DPL-0 gate).  0x80 is Linux's int $0x80 system call gate, never an
+	 * interrupt: it is not called with a kernel frame whatever happens.
+	 */
+	if (vec >= FIRST_EXTERNAL_VECTOR && vec != IA32_SYSCALL_VECTOR) {
 		/* The interrupt is in service in the APIC; Linux's handler EOIs it. */
 		gate_desc *idt = (gate_desc *)w->host_idtr.address;
 
@@ -445,7 +462,8 @@ static int bt86_handle_exit(struct bt86_vcpu *vcpu)
 	struct bt86_run *run = vcpu->run;
 	u64 vec = w->exit_vector;
 
-	if (vec == X86_TRAP_NMI || vec >= FIRST_EXTERNAL_VECTOR)
+	if (vec == X86_TRAP_NMI ||
+	    (vec >= FIRST_EXTERNAL_VECTOR && vec != IA32_SYSCALL_VECTOR))
 		return 0;			/* a host event, already handed to Linux */
 
 	if ((w->guest_cs & 3) != 3) {
