@@ -480,6 +480,113 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 	return 0;
 }
 
+/* mov byte [r13 + vif], val: cli/sti on the virtual IF, no flags touched. */
+static void emit_set_vif(struct xl *x, uint8_t val)
+{
+	static const uint8_t mov = 0xc6;	/* mov r/m8, imm8 */
+
+	emit_mem_op(&x->e, 0, &mov, 1, 0, H_VCPU, H_NONE, 1, BTC_VIF, 0);
+	emit_u8(&x->e, val);
+}
+
+/* mov r14d, [r15 - 8192]: faults only while an interrupt waits for IF. */
+static void emit_irqwin_probe(struct xl *x, struct tc_map *m, bool shadow)
+{
+	static const uint8_t probe[] = { 0x45, 0x8b, 0xb7 };
+
+	m->fixup = TC_FIX_AFTER;
+	m->aux = shadow;
+	emit_bytes(&x->e, probe, 3);
+	emit_u32(&x->e, (uint32_t)BT_IRQWIN_OFFSET);
+}
+
+/*
+ * pushf at CPL 0: the guest's EFLAGS is the host's arithmetic flags plus
+ * the virtual bits.  Composing it clobbers the flags, so they are saved with
+ * pushfq first and restored with popfq before the store.
+ */
+static int xl_pushf(struct xl *x)
+{
+	static const uint8_t seq1[] = {
+		0x9c,					/* pushfq */
+		0x4c, 0x8b, 0x1c, 0x24,			/* mov r11, [rsp] */
+		0x41, 0x81, 0xe3,			/* and r11d, imm32 */
+	};
+	static const uint8_t seq2[] = { 0x41, 0x81, 0xe2 };	/* and r10d, imm32 */
+	static const uint8_t or_r11_r10[] = { 0x45, 0x09, 0xd3 };
+	static const uint8_t movzx8[] = { 0x0f, 0xb6 };
+	static const uint8_t mov = OP_MOV_LOAD;
+	static const uint8_t seq3[] = {
+		0x41, 0xc1, 0xe2, 0x09,			/* shl r10d, 9 */
+		0x45, 0x09, 0xd3,			/* or r11d, r10d */
+		0x41, 0x83, 0xcb, 0x02,			/* or r11d, 2 (reserved bit 1) */
+		0x9d,					/* popfq */
+	};
+
+	emit_bytes(&x->e, seq1, sizeof(seq1));
+	emit_u32(&x->e, BT_HOST_FLAGS);
+	emit_mem_op(&x->e, 0, &mov, 1, H_R10, H_VCPU, H_NONE, 1, BTC_VFLAGS, 0);
+	emit_bytes(&x->e, seq2, sizeof(seq2));
+	emit_u32(&x->e, BT_VFLAGS_MASK);
+	emit_bytes(&x->e, or_r11_r10, sizeof(or_r11_r10));
+	emit_mem_op(&x->e, 0, movzx8, 2, H_R10, H_VCPU, H_NONE, 1, BTC_VIF, 0);
+	emit_bytes(&x->e, seq3, sizeof(seq3));
+	emit_stack_addr(x, -4);
+	emit_store_reg(x, 4, H_R11);
+	emit_esp_add(x, -4);
+	return 0;
+}
+
+/*
+ * popf at CPL 0: every bit may change.  IF is taken from the popped value's
+ * second byte through a 256-entry table (no flags touched), the virtual
+ * bits are stored whole (readers mask them), and the arithmetic flags go
+ * to the host with popfq.  Then the interrupt-window probe.
+ */
+static int xl_popf(struct xl *x, struct tc_map *m)
+{
+	static const uint8_t mov = OP_MOV_LOAD, store = OP_MOV_STORE;
+	static const uint8_t movzx8[] = { 0x0f, 0xb6 };
+	static const uint8_t movb_store = 0x88;
+	static const uint8_t tail[] = { 0x41, 0x53, 0x9d };	/* push r11; popfq */
+
+	emit_stack_addr(x, 0);
+	emit_load_reg(x, 4, H_R11);
+	emit_mem_op(&x->e, 0, movzx8, 2, H_R10, H_VIEW, H_ADDR, 1, 1, 0);
+	emit_mem_op(&x->e, 0, movzx8, 2, H_R10, H_VCPU, H_R10, 1, BTC_IFTAB, 0);
+	emit_mem_op(&x->e, 0, &movb_store, 1, H_R10, H_VCPU, H_NONE, 1, BTC_VIF, 1);
+	emit_mem_op(&x->e, 0, &store, 1, H_R11, H_VCPU, H_NONE, 1, BTC_VFLAGS, 0);
+	emit_esp_add(x, 4);
+	emit_bytes(&x->e, (const uint8_t[]){ 0x41, 0x81, 0xe3 }, 3);	/* and r11d, imm32 */
+	emit_u32(&x->e, BT_HOST_FLAGS | X86_EFLAGS_FIXED);
+	emit_bytes(&x->e, tail, sizeof(tail));
+	(void)mov;
+	emit_irqwin_probe(x, m, false);
+	return 0;
+}
+
+/* cli/sti/pushf/popf inline at CPL 0, where IOPL cannot refuse them. */
+static int xl_flags_inline(struct xl *x, const struct bt_insn *in, struct tc_map *m)
+{
+	if (x->mode->cpl != 0 || in->opsize == 2)
+		return -1;
+	switch (in->op) {
+	case BT_CLI:
+		emit_set_vif(x, 0);
+		return 0;
+	case BT_STI:
+		emit_set_vif(x, 1);
+		emit_irqwin_probe(x, m, true);
+		return 0;
+	case BT_PUSHF:
+		return xl_pushf(x);
+	case BT_POPF:
+		return xl_popf(x, m);
+	default:
+		return -1;
+	}
+}
+
 /* Instruction classes handled by a callout into the monitor. */
 static bool needs_monitor(const struct bt_insn *in)
 {
@@ -500,6 +607,8 @@ static bool needs_monitor(const struct bt_insn *in)
  */
 static int xl_insn(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 {
+	if (in->op == BT_CLI || in->op == BT_STI || in->op == BT_PUSHF || in->op == BT_POPF)
+		return xl_flags_inline(x, in, m);
 	if (needs_monitor(in))
 		return -1;
 	switch (in->op) {

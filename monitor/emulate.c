@@ -331,7 +331,7 @@ static int emu_hlt(struct vcpu *v, const struct bt_insn *in, struct vm_exit *x)
 		return EMU_CONTINUE;
 	v->eip = emu_next(in);
 	x->kind = VMEXIT_HLT;
-	x->hlt.halted_forever = !(v->vflags & X86_EFLAGS_IF);
+	x->hlt.halted_forever = !v->bt.vif;
 	return EMU_EXIT;
 }
 
@@ -520,12 +520,9 @@ int mon_emulate(struct vcpu *v, const struct bt_insn *in, struct vm_exit *x)
 			vcpu_fault(v, EXC_GP, true, 0);
 			return EMU_CONTINUE;
 		}
-		if (in->op == BT_STI && !(v->vflags & X86_EFLAGS_IF))
+		if (in->op == BT_STI && !v->bt.vif)
 			v->intr_shadow = true;
-		if (in->op == BT_STI)
-			v->vflags |= X86_EFLAGS_IF;
-		else
-			v->vflags &= ~X86_EFLAGS_IF;
+		v->bt.vif = in->op == BT_STI;
 		v->eip = emu_next(in);
 		return EMU_CONTINUE;
 	case BT_PUSHF:

@@ -228,7 +228,7 @@ static int far_return(struct vcpu *v, const struct bt_insn *in, struct vm_exit *
 	struct x86_seg cs, ss;
 	int rpl, old_cpl = v->cpl;
 
-	if (iret && (v->vflags & X86_EFLAGS_NT))
+	if (iret && (v->bt.vflags & X86_EFLAGS_NT))
 		return refuse(x, "iret with NT set (task return)", in->eip);
 	if (!iret && in->nopnds && in->opnd[0].kind == BT_OPND_IMM)
 		imm = in->opnd[0].imm & 0xffff;

@@ -17,6 +17,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,7 +68,8 @@ int vcpu_write(struct vcpu *v, uint32_t lin, const void *buf, uint32_t len)
 void vcpu_set_eflags(struct vcpu *v, uint32_t val)
 {
 	v->bt.hflags = (val & VCPU_HOST_FLAGS) | X86_EFLAGS_FIXED | X86_EFLAGS_IF;
-	v->vflags = val & ~(VCPU_HOST_FLAGS | X86_EFLAGS_FIXED);
+	v->bt.vflags = val & BT_VFLAGS_MASK;
+	v->bt.vif = (val & X86_EFLAGS_IF) != 0;
 }
 
 void vcpu_update_mode(struct vcpu *v)
@@ -145,8 +147,8 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 	uint64_t rip = (uint64_t)g[REG_RIP];
 	struct tc_block *b;
 	const struct tc_map *m;
-	uint32_t lin;
-	bool poll;
+	uint32_t lin = 0;
+	enum smmu_hit hit;
 
 	if (!v || !in_tc(v, rip) || !(b = tc_find_block(&v->tc, rip))) {
 		/* A fault in the VMM itself: a bug.  Die with the default action. */
@@ -154,13 +156,16 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 		return;
 	}
 	v->fault = VF_OTHER;
-	if (sig == SIGSEGV && smmu_view_contains(&v->view, si->si_addr, &lin, &poll)) {
-		if (poll) {
-			v->fault = VF_POLL;
-			v->eip = b->eip;
-			g[REG_RIP] = (greg_t)(uintptr_t)tc_fault_exit;
-			return;
-		}
+	hit = sig == SIGSEGV ? smmu_view_classify(&v->view, si->si_addr, &lin) : SMMU_MISS;
+	if (hit == SMMU_POLL) {
+		v->fault = VF_POLL;
+		v->eip = b->eip;
+		g[REG_RIP] = (greg_t)(uintptr_t)tc_fault_exit;
+		return;
+	}
+	if (hit == SMMU_IRQWIN) {
+		v->fault = VF_IRQWIN;
+	} else if (hit == SMMU_WINDOW) {
 		v->fault = VF_SEGV;
 		v->fault_addr = lin;
 		v->fault_write = (g[REG_ERR] & 2) != 0;	/* page-fault error code: W */
@@ -179,6 +184,14 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 	else if (m->fixup == TC_FIX_HSWAP)
 		fix_hswap(m, g);
 	v->eip = b->eip + m->guest_off;
+	if (v->fault == VF_IRQWIN) {
+		/* The probe follows a completed sti/popf: resume after it. */
+		const struct tc_map *next = m + 1;
+
+		v->eip = m + 1 < &v->tc.maps[b->map_idx + b->ninsn] ? b->eip + next->guest_off :
+			 b->eip + b->glen;
+		v->irqwin_shadow = m->aux;
+	}
 	g[REG_RIP] = (greg_t)(uintptr_t)tc_fault_exit;
 }
 
@@ -255,6 +268,13 @@ static void restore_fx(const uint8_t *area)
 	__asm__ volatile("fxrstor64 %0" : : "m"(*(const uint8_t (*)[512])area));
 }
 
+_Static_assert(offsetof(struct bt_cpu, vflags) == BTC_VFLAGS, "bt_cpu layout");
+_Static_assert(offsetof(struct bt_cpu, fx_guest) == BTC_FX_GUEST, "bt_cpu layout");
+_Static_assert(offsetof(struct bt_cpu, fx_host) == BTC_FX_HOST, "bt_cpu layout");
+_Static_assert(offsetof(struct bt_cpu, vif) == BTC_VIF, "bt_cpu layout");
+_Static_assert(offsetof(struct bt_cpu, if_of_byte1) == BTC_IFTAB, "bt_cpu layout");
+_Static_assert(offsetof(struct bt_cpu, exit_eip) == BTC_EXIT_EIP, "bt_cpu layout");
+
 static void init_fpu_images(struct vcpu *v)
 {
 	uint32_t mxcsr = 0x1f80;	/* power-on MXCSR: all exceptions masked */
@@ -309,6 +329,8 @@ static struct engine *bt_create(struct vm *vm)
 	v->bt.tc_exit = (uint64_t)(uintptr_t)tc_exit;
 	v->bt.ibl_miss = (uint64_t)(uintptr_t)tc_ibl_miss;
 	init_fpu_images(v);
+	for (int i = 0; i < 256; i++)
+		v->bt.if_of_byte1[i] = (i >> 1) & 1;	/* IF is bit 9 = bit 1 of byte 1 */
 	if (install_signals(e) < 0) {
 		bt86_error("bt: cannot install signal handlers: %s", strerror(errno));
 		goto fail;
@@ -327,7 +349,7 @@ static int bt_set_state(struct engine *e, const struct x86_state *s)
 	memcpy(v->bt.gpr, s->gpr, sizeof(v->bt.gpr));
 	v->eip = s->eip;
 	vcpu_set_eflags(v, s->eflags);
-	v->cr0 = s->cr0;
+	v->cr0 = s->cr0 | X86_CR0_ET;	/* hardwired to 1 since the i486 */
 	v->cr2 = s->cr2;
 	v->cr3 = s->cr3;
 	v->cr4 = s->cr4;
@@ -434,6 +456,13 @@ static int handle_fault(struct vcpu *v, struct vm_exit *x, bool *single)
 	case VF_POLL:
 		v->st.exits_poll++;
 		return 0;
+	case VF_IRQWIN:
+		/* sti's shadow: one more instruction before the interrupt. */
+		if (v->irqwin_shadow) {
+			v->intr_shadow = true;
+			*single = true;
+		}
+		return 0;
 	case VF_DE:
 		vcpu_fault(v, EXC_DE, false, 0);
 		return 0;
@@ -513,11 +542,22 @@ static void drop_sinks(struct vcpu *v)
 	v->nsinks = 0;
 }
 
+/* Let inline sti/popf trap only while an interrupt is actually waiting. */
+static void update_irqwin(struct vcpu *v)
+{
+	bool want = vm_intr_pending(v->vm);
+
+	if (want != v->irqwin_armed) {
+		smmu_irqwin_arm(&v->view, want);
+		v->irqwin_armed = want;
+	}
+}
+
 static bool take_interrupt(struct vcpu *v)
 {
 	int vec;
 
-	if (!(v->vflags & X86_EFLAGS_IF) || v->intr_shadow || !vm_intr_pending(v->vm))
+	if (!v->bt.vif || v->intr_shadow || !vm_intr_pending(v->vm))
 		return false;
 	vec = vm_intr_ack(v->vm);
 	vcpu_deliver(v, vec, false, 0, false, v->eip);
@@ -545,6 +585,7 @@ static int bt_run(struct engine *e, struct vm_exit *x)
 		arm_timer(e, v->vm->next_deadline);
 		if (!single && take_interrupt(v))
 			continue;
+		update_irqwin(v);
 		if (v->mode_dirty)
 			vcpu_update_mode(v);
 		b = get_block(v, single, x);

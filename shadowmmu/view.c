@@ -21,11 +21,12 @@ int smmu_view_create_flat(struct smmu_view *v, const struct guest_ram *ram)
 	v->reserve_len = len;
 	v->base = base;
 	v->poll = base - 4096;
+	v->irqwin = base - 8192;
 	v->ram = ram;
 	if (mmap(base, ram->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, ram->fd, 0) ==
 	    MAP_FAILED)
 		goto fail;
-	if (mmap(v->poll, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+	if (mmap(v->irqwin, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
 	    MAP_FAILED)
 		goto fail;
 	return 0;
@@ -77,19 +78,23 @@ void smmu_poll_arm(struct smmu_view *v, bool armed)
 	mprotect(v->poll, 4096, armed ? PROT_NONE : PROT_READ);
 }
 
-bool smmu_view_contains(const struct smmu_view *v, const void *p, uint32_t *lin, bool *poll)
+void smmu_irqwin_arm(struct smmu_view *v, bool armed)
+{
+	mprotect(v->irqwin, 4096, armed ? PROT_NONE : PROT_READ);
+}
+
+enum smmu_hit smmu_view_classify(const struct smmu_view *v, const void *p, uint32_t *lin)
 {
 	const uint8_t *q = p;
 
-	*poll = false;
-	if (q >= v->poll && q < v->poll + 4096) {
-		*poll = true;
-		return true;
-	}
+	if (q >= v->poll && q < v->poll + 4096)
+		return SMMU_POLL;
+	if (q >= v->irqwin && q < v->irqwin + 4096)
+		return SMMU_IRQWIN;
 	if (q >= v->base && q < v->base + VIEW_SPAN) {
 		/* Past 4 GiB is the guard: a string op that wrapped; same offset mod 2^32. */
 		*lin = (uint32_t)(q - v->base);
-		return true;
+		return SMMU_WINDOW;
 	}
-	return false;
+	return SMMU_MISS;
 }

@@ -25,9 +25,12 @@ struct bt_cpu {
 	uint64_t tc_exit;	/* 0x48 glue entry exit stubs jump to */
 	uint64_t ibl_miss;	/* 0x50 glue entry for IBL misses */
 	uint32_t exit_eip;	/* 0x58 IBL miss: the guest target EIP */
-	uint32_t pad;
+	uint32_t vflags;	/* 0x5c virtual EFLAGS bits (BT_VFLAGS_MASK; IF is vif) */
 	uint8_t fx_guest[512] __attribute__((aligned(16)));	/* 0x60 guest x87/SSE */
 	uint8_t fx_host[512] __attribute__((aligned(16)));	/* 0x260 host's clean state */
+	uint8_t vif;		/* 0x460 virtual EFLAGS.IF: cli/sti/popf write it inline */
+	uint8_t pad[15];
+	uint8_t if_of_byte1[256];	/* 0x470 EFLAGS bits 8-15 -> IF, for inline popf */
 };
 
 #define BTC_GPR		0x00
@@ -41,9 +44,19 @@ struct bt_cpu {
 #define BTC_EXIT_EIP	0x58
 #define BTC_FX_GUEST	0x60
 #define BTC_FX_HOST	0x260
+#define BTC_VIF		0x460
+#define BTC_IFTAB	0x470
+#define BTC_VFLAGS	0x5c
+
+/* EFLAGS bits kept in the host RFLAGS while translated code runs. */
+#define BT_HOST_FLAGS	0x0cd5	/* CF PF AF ZF SF DF OF */
+/* Virtual EFLAGS bits popf/iret may set, kept in bt_cpu.vflags (IF is vif). */
+#define BT_VFLAGS_MASK	0x00247100	/* TF IOPL NT AC ID */
 
 /* The 4 KiB page below every view base; PROT_NONE when an exit is wanted. */
 #define BT_POLL_OFFSET	(-4096)
+/* The page below that: PROT_NONE while an interrupt waits for guest IF=1. */
+#define BT_IRQWIN_OFFSET	(-8192)
 
 enum tc_exit_kind {
 	TC_EXIT_BRANCH,		/* direct branch to eip: chainable */
@@ -78,6 +91,7 @@ struct tc_map {
 #define TC_FIX_NONE	0
 #define TC_FIX_STRING	1	/* rsi/rdi hold view + segment base + offset */
 #define TC_FIX_HSWAP	2	/* low and high byte of GPR aux are swapped */
+#define TC_FIX_AFTER	3	/* a probe after the insn: it completed (aux 1: sti shadow) */
 
 struct tc_block {
 	uint32_t eip;		/* guest EIP at entry (CS-relative) */

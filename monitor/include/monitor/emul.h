@@ -16,7 +16,7 @@ static inline uint32_t emu_next(const struct bt_insn *in)
 
 static inline int emu_iopl(const struct vcpu *v)
 {
-	return (v->vflags >> 12) & 3;
+	return (v->bt.vflags >> 12) & 3;
 }
 
 /* Linear address of a memory operand (16-bit addressing included). */

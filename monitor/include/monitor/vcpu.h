@@ -14,8 +14,7 @@
 struct vm;
 
 /* EFLAGS bits that live in the host RFLAGS while translated code runs. */
-#define VCPU_HOST_FLAGS	(X86_EFLAGS_CF | X86_EFLAGS_PF | X86_EFLAGS_AF | X86_EFLAGS_ZF | \
-			 X86_EFLAGS_SF | X86_EFLAGS_OF | X86_EFLAGS_DF)
+#define VCPU_HOST_FLAGS	BT_HOST_FLAGS
 
 /* Exception vectors. */
 enum {
@@ -28,6 +27,7 @@ enum {
 enum vcpu_fault {
 	VF_NONE,
 	VF_POLL,	/* the poll page: the monitor asked for an exit */
+	VF_IRQWIN,	/* sti/popf set IF while an interrupt was waiting */
 	VF_SEGV,	/* access to a non-RAM or protected address in the view */
 	VF_DE,		/* divide error */
 	VF_UD,		/* invalid opcode in translated code (a translator bug) */
@@ -47,7 +47,6 @@ struct vcpu {
 	struct bt_cpu bt;		/* first: r13 in translated code points here */
 
 	uint32_t eip;
-	uint32_t vflags;		/* EFLAGS bits kept out of the host: IF IOPL NT RF VM AC ID */
 	uint32_t cr0, cr2, cr3, cr4;
 	uint32_t dr[8];
 	struct x86_seg seg[6];
@@ -85,6 +84,8 @@ struct vcpu {
 	uint64_t fault_addr;
 	bool fault_write;
 	struct tc_exit *last_exit;	/* chainable exit to link at the next lookup */
+	bool irqwin_armed;
+	uint8_t irqwin_shadow;		/* the window probe followed an sti */
 	uint32_t sinks[4];		/* unassigned pages backed for the current step */
 	int nsinks;
 
@@ -94,7 +95,8 @@ struct vcpu {
 /* Guest-visible EFLAGS from the host image plus the virtual bits. */
 static inline uint32_t vcpu_eflags(const struct vcpu *v)
 {
-	return ((uint32_t)v->bt.hflags & VCPU_HOST_FLAGS) | v->vflags | X86_EFLAGS_FIXED;
+	return ((uint32_t)v->bt.hflags & VCPU_HOST_FLAGS) | (v->bt.vflags & BT_VFLAGS_MASK) |
+	       (v->bt.vif ? X86_EFLAGS_IF : 0) | X86_EFLAGS_FIXED;
 }
 
 void vcpu_set_eflags(struct vcpu *v, uint32_t val);

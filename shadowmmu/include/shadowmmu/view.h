@@ -19,6 +19,7 @@ struct smmu_view {
 	uint8_t *reserve;	/* start of the host reservation */
 	uint64_t reserve_len;
 	uint8_t *poll;		/* base - 4096 */
+	uint8_t *irqwin;	/* base - 8192: faults while an interrupt waits for IF */
 	const struct guest_ram *ram;
 };
 
@@ -43,8 +44,11 @@ void smmu_view_unsink(struct smmu_view *v, uint32_t addr);
 
 /* Make the poll page fault (armed) or read normally; async-signal-safe. */
 void smmu_poll_arm(struct smmu_view *v, bool armed);
+void smmu_irqwin_arm(struct smmu_view *v, bool armed);
 
-/* Is host address p inside the view's window or poll page?  Sets *lin. */
-bool smmu_view_contains(const struct smmu_view *v, const void *p, uint32_t *lin, bool *poll);
+enum smmu_hit { SMMU_MISS, SMMU_WINDOW, SMMU_POLL, SMMU_IRQWIN };
+
+/* Where does host address p fall?  For SMMU_WINDOW, *lin is the guest address. */
+enum smmu_hit smmu_view_classify(const struct smmu_view *v, const void *p, uint32_t *lin);
 
 #endif
