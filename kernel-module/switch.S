@@ -94,10 +94,11 @@
  * CS.  From the guest (ring 3) an NMI is an exit like any other.  From ring
  * 0 -- somewhere in steps 4..11 -- it must not disturb the switch, so it
  * finds the area through SIDT (the IDT that delivered it is the area's),
- * sets W_NMI_PENDING and returns with iretq; world.c re-raises it.  Between
- * steps 4 and 5 that stub runs on Linux's NMI IST stack (TR is still
- * Linux's), which is mapped because CR3 is still Linux's; between 5 and 11
- * it runs on the area's own NMI stack, mapped in both worlds.
+ * sets W_NMI_PENDING and returns with iretq; world.c re-raises it.  The
+ * stack it runs on is IST1 of whichever TSS TR names: Linux's NMI stack
+ * between steps 4 and 5 and again between the host ltr and lidt of step 11
+ * (both times on Linux's CR3, which maps it), the area's own NMI stack in
+ * between (mapped in both worlds).
  */
 
 #include <linux/linkage.h>
