@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include <ucontext.h>
+#include <x86intrin.h>
 
 #include "monitor/vcpu.h"
 #include "vmm/vm.h"
@@ -567,7 +568,8 @@ static bool take_interrupt(struct vcpu *v)
 static int bt_run(struct engine *e, struct vm_exit *x)
 {
 	struct vcpu *v = &e->v;
-	bool single = false;
+	bool single = false, ibl_fill = false;
+	uint64_t t_out = __rdtsc(), t_in;
 
 	complete_io(v);
 	for (;;) {
@@ -597,13 +599,20 @@ static int bt_run(struct engine *e, struct vm_exit *x)
 			continue;
 		if (v->last_exit && v->last_exit->blk->valid && !single)
 			tc_link(&v->tc, v->last_exit, b);
+		if (ibl_fill && !single)
+			tc_ibl_insert(&v->tc, b);	/* the slot may hold a namesake */
+		ibl_fill = false;
 		v->last_exit = NULL;
 		single = false;
 		v->bt.ibl_table = (uint64_t)(uintptr_t)v->tc.ibl[v->mode];
 		v->bt.exit_rec = 0;
 		v->fault = VF_NONE;
 		v->st.enters++;
+		t_in = __rdtsc();
+		v->st.cycles_monitor += t_in - t_out;
 		tc_enter(&v->bt, tc_rx(&v->tc, b->code_off));
+		t_out = __rdtsc();
+		v->st.cycles_tc += t_out - t_in;
 		v->intr_shadow = false;
 		if (v->nsinks && v->fault != VF_SEGV)
 			drop_sinks(v);
@@ -619,6 +628,7 @@ static int bt_run(struct engine *e, struct vm_exit *x)
 			v->st.exits_ibl++;
 			v->tc.st.ibl_misses++;
 			v->eip = v->bt.exit_eip;
+			ibl_fill = true;
 			continue;
 		}
 		v->eip = rec->eip;
@@ -647,6 +657,10 @@ static void bt_print_stats(struct engine *e, FILE *o)
 
 	fprintf(o, "== bt engine\n");
 	fprintf(o, "  TC enters             %10llu\n", (unsigned long long)v->st.enters);
+	fprintf(o, "  cycles in TC          %10.1f%% of %llu (the rest in the monitor)\n",
+		v->st.cycles_tc + v->st.cycles_monitor ?
+		100.0 * (double)v->st.cycles_tc / (double)(v->st.cycles_tc + v->st.cycles_monitor) : 0.0,
+		(unsigned long long)(v->st.cycles_tc + v->st.cycles_monitor));
 	fprintf(o, "  exits: unchained      %10llu\n", (unsigned long long)v->st.exits_chain);
 	fprintf(o, "  exits: callout        %10llu\n", (unsigned long long)v->st.exits_callout);
 	fprintf(o, "  exits: IBL miss       %10llu\n", (unsigned long long)v->st.exits_ibl);

@@ -52,5 +52,23 @@ else
 	sed 's/^/    | /' <<<"$out" | grep FAIL | head
 fi
 
+# A spinning guest stops cleanly, and promptly, on SIGTERM and SIGINT.
+for sig in TERM INT; do
+	"$BT86" run -q --serial none build/hostile/spin.elf </dev/null 2>/tmp/bt86-spin.$$ &
+	pid=$!
+	sleep 0.5
+	t0=$(date +%s%N)
+	kill -s $sig $pid
+	wait $pid
+	st=$?
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	if [ $st -eq 130 ] && [ $ms -lt 1000 ]; then
+		ok "spin: SIG$sig stops the VM (status 130 after ${ms} ms)"
+	else
+		bad "spin: SIG$sig gave status $st after ${ms} ms: $(cat /tmp/bt86-spin.$$)"
+	fi
+	rm -f /tmp/bt86-spin.$$
+done
+
 echo "hostile: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -40,6 +40,7 @@ struct vcpu_stats {
 	uint64_t enters, exits_chain, exits_callout, exits_ibl, exits_poll, exits_fault;
 	uint64_t exceptions[32], interrupts, smc_faults, mmio, host_timer_signals;
 	uint64_t unassigned;		/* accesses to physical memory nothing decodes */
+	uint64_t cycles_tc, cycles_monitor;	/* TSC cycles inside / outside tc_enter */
 	uint64_t callouts[BT_NR_OPS];	/* executed, by instruction class */
 };
 
