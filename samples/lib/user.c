@@ -5,6 +5,7 @@
 volatile struct caught caught = { .vec = -1 };
 volatile uint32_t catch_resume;
 volatile uint32_t catch_at;
+volatile uint32_t catch_end;
 
 static void catch_handler(struct trap_frame *f)
 {

@@ -29,6 +29,8 @@ extern volatile struct caught caught;
 extern volatile uint32_t catch_resume;
 /* Address of the instruction CATCH ran (for comparing with caught.eip). */
 extern volatile uint32_t catch_at;
+/* Address just past the CATCH body (where a trap's pushed EIP points). */
+extern volatile uint32_t catch_end;
 
 /* Route vec to the catch handler (records the frame, resumes at catch_resume). */
 void catch_install(int vec);
@@ -40,7 +42,8 @@ void catch_reset(void);
  */
 #define CATCH(insn, ...)						\
 	asm volatile("movl $9f, catch_resume\n\t"			\
-		     "movl $8f, catch_at\n"				\
+		     "movl $8f, catch_at\n\t"				\
+		     "movl $9f, catch_end\n"				\
 		     "8:\n\t" insn "\n"					\
 		     "9:\n\t"						\
 		     "movl $0, catch_resume"				\
