@@ -673,6 +673,86 @@ static int t_two_processes(void)
 	return bad ? fail("%d of 2 processes failed", bad) : 0;
 }
 
+/*
+ * One VM, two vcpus running in two processes at once, while the parent
+ * keeps adding and deleting a memory slot under them (each change makes
+ * the running vcpu rebuild its monitor page tables before the next entry).
+ */
+static int t_two_vcpus(void)
+{
+	struct vm v;
+	struct bt86_memory_region mr = { 0 };
+	struct bt86_regs regs = { 0 };
+	struct bt86_run *run1;
+	uint8_t *extra;
+	int vcpu1, st, i, r = -1;
+	pid_t pid;
+
+	if (vm_open(&v) || vm_load(&v, p32_count, p32_count_end,
+				   BT86_MODE_COMPAT32))
+		goto out;
+	vcpu1 = ioctl(v.vm, BT86_CREATE_VCPU, 1);
+	run1 = mmap(NULL, BT86_RUN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		    vcpu1, 0);
+	extra = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (vcpu1 < 0 || run1 == MAP_FAILED || extra == MAP_FAILED) {
+		fail("second vcpu: %s", strerror(errno));
+		goto out;
+	}
+	regs.rip = LOAD_ADDR;
+	regs.rsp = STACK_TOP - 0x1000;
+	regs.mode = BT86_MODE_COMPAT32;
+	if (ioctl(vcpu1, BT86_SET_REGS, &regs)) {
+		fail("SET_REGS vcpu 1");
+		goto out;
+	}
+	pid = fork();
+	if (pid == 0) {
+		for (i = 0; i < 4000; i++)
+			if (ioctl(vcpu1, BT86_RUN, 0) ||
+			    run1->exit_reason != BT86_EXIT_IO)
+				_exit(1);
+		if (ioctl(vcpu1, BT86_GET_REGS, &regs) || regs.rbx != 4000)
+			_exit(2);
+		_exit(0);
+	}
+	mr.slot = 2;
+	mr.gpa = 0x400000;
+	mr.uaddr = (uintptr_t)extra;
+	for (i = 0; i < 4000; i++) {
+		if (i % 100 == 0) {
+			mr.size = (i / 100) % 2 ? 0 : 1 << 16;
+			if (ioctl(v.vm, BT86_SET_MEMORY, &mr)) {
+				fail("SET_MEMORY while running: %s",
+				     strerror(errno));
+				break;
+			}
+		}
+		if (vm_run(&v) || v.run->exit_reason != BT86_EXIT_IO) {
+			fail("vcpu 0 trip %d: exit %u", i, v.run->exit_reason);
+			break;
+		}
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) {
+		fail("vcpu 1 process status %#x", st);
+		goto out;
+	}
+	if (i < 4000)
+		goto out;
+	if (ioctl(v.vcpu, BT86_GET_REGS, &regs) || regs.rbx != 4000) {
+		fail("vcpu 0 counter %llu", (unsigned long long)regs.rbx);
+		goto out;
+	}
+	munmap(run1, BT86_RUN_SIZE);
+	close(vcpu1);
+	munmap(extra, 1 << 16);
+	r = 0;
+out:
+	vm_close(&v);
+	return r;
+}
+
 static int expect_clean(const char *when)
 {
 	struct bt86_stats s;
@@ -1171,6 +1251,7 @@ static const struct {
 	{ "roundtrips-10000", t_roundtrips, false },
 	{ "nmi-reraised", t_nmi, true },
 	{ "two-processes", t_two_processes, false },
+	{ "two-vcpus-one-vm", t_two_vcpus, false },
 	{ "kill-mid-run", t_kill, false },
 	{ "close-frees-everything", t_close_frees, false },
 	{ "memory-validation", t_memory_validation, false },
