@@ -21,6 +21,7 @@ all: $(BUILD)/bt86 $(UNIT_BINS) samples $(HOSTILE)
 
 include samples/samples.mk
 -include samples/bench/bench.mk
+-include samples/paging/paging.mk
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
