@@ -16,7 +16,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
 HOSTILE     := $(patsubst tests/hostile/%.c,$(BUILD)/hostile/%.elf,$(wildcard tests/hostile/*.c))
 
-.PHONY: all deps run test unit bench clean
+.PHONY: all deps run test unit bench clean test-kmod
 all: $(BUILD)/bt86 $(UNIT_BINS) samples $(HOSTILE)
 
 include samples/samples.mk
@@ -60,6 +60,10 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/run.sh
+
+# bt86.ko inside qemu-system-x86_64 (TCG); also part of `make test`.
+test-kmod: deps
+	@bash tests/suite-kmod.sh
 
 unit: $(UNIT_BINS)
 	@bash tests/run.sh --unit-only
