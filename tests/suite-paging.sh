@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# Paging suite: runs each guest in samples/paging/guests.cfg under QEMU (reference) and bt86 --engine=bt.
+#
+# QEMU checks the guest against a real PC's MMU; bt86 then has to do exactly
+# as well.  A run passes when it exits with the expected status and printed
+# no FAIL line.  Until the bt engine has its shadow MMU, bt86 stops a guest
+# that sets CR0.PG with a VMM error (status 4, message mentioning paging):
+# such runs are listed as SKIP and not counted, as are runs with no engine.
+# Usage: tests/suite-paging.sh [NAME...]   (default: every guest listed)
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+BT86=${BT86:-build/bt86}
+QEMU=${QEMU:-qemu-system-i386}
+CFG=samples/paging/guests.cfg
+BT86_ERROR=4		# BT86_EXIT_ERROR in vmm/include/vmm/ctl.h
+BT86_NO_ENGINE=8	# BT86_EXIT_NOENGINE
+
+pass=0
+fail=0
+skip=0
+
+mklog=$(mktemp)
+if ! make --no-print-directory -s paging-samples >"$mklog" 2>&1; then
+	sed 's/^/    | /' "$mklog"
+	rm -f "$mklog"
+	echo "FAIL building the paging guests"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+rm -f "$mklog"
+
+have_qemu=true
+command -v "$QEMU" >/dev/null 2>&1 || have_qemu=false
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# check LABEL STATUS EXPECTED TIMEOUT: judge one finished run from $log.
+check() {
+	local label=$1 st=$2 want=$3 to=$4 why=""
+
+	if [ "$st" -eq 124 ] || [ "$st" -eq 137 ]; then
+		why="timed out after ${to}s"
+	elif [ "$st" -ne "$want" ]; then
+		why="exit status $st, expected $want"
+	elif grep -q '^FAIL' "$log"; then
+		why="guest reported failures"
+	elif ! grep -q '^[0-9]* passed, 0 failed' "$log"; then
+		why="no summary line"
+	fi
+	if [ -z "$why" ]; then
+		echo "PASS $label ($(grep '^[0-9]* passed, 0 failed' "$log" | tail -n 1 | cut -d' ' -f1) checks)"
+		pass=$((pass + 1))
+	else
+		echo "FAIL $label: $why"
+		sed 's/^/    | /' "$log" | grep -v '^    | PASS' | tail -n 40
+		fail=$((fail + 1))
+	fi
+}
+
+filter=("$@")
+
+want_guest() {
+	local n
+	[ ${#filter[@]} -eq 0 ] && return 0
+	for n in "${filter[@]}"; do
+		[ "$n" = "$1" ] && return 0
+	done
+	return 1
+}
+
+while read -r name want to rest; do
+	case "$name" in ''|'#'*) continue ;; esac
+	want_guest "$name" || continue
+
+	mem=128M
+	append=""
+	read -r -a args <<<"${rest:-}"
+	i=0
+	while [ "$i" -lt ${#args[@]} ]; do
+		case "${args[$i]}" in
+		-m)
+			mem=${args[$((i + 1))]:-}
+			i=$((i + 2)) ;;
+		--append)
+			append="${args[*]:$((i + 1))}"
+			i=${#args[@]} ;;
+		*)
+			echo "FAIL $name: unknown extra arg '${args[$i]}' in $CFG"
+			fail=$((fail + 1))
+			i=$((i + 1)) ;;
+		esac
+	done
+
+	elf=samples/build/$name.elf
+	label=$name
+	[ -n "${rest:-}" ] && label="$name [${rest}]"
+
+	if $have_qemu; then
+		timeout --kill-after=2 "$to" "$QEMU" -kernel "$elf" -append "$append" \
+			-m "$mem" -display none -monitor none -serial stdio -no-reboot \
+			-device isa-debug-exit,iobase=0xf4,iosize=4 </dev/null >"$log" 2>&1
+		check "qemu/$label" $? "$want" "$to"
+	else
+		echo "SKIP qemu/$label (qemu: $QEMU not installed)"
+		skip=$((skip + 1))
+	fi
+
+	if [ ! -x "$BT86" ]; then
+		echo "SKIP bt/$label (bt: $BT86 not built)"
+		skip=$((skip + 1))
+		continue
+	fi
+	timeout --kill-after=2 "$to" "$BT86" run -q --engine=bt -m "$mem" \
+		--append "$append" "$elf" </dev/null >"$log" 2>&1
+	st=$?
+	if [ "$st" -eq "$BT86_NO_ENGINE" ]; then
+		echo "SKIP $label (bt: engine not available)"
+		skip=$((skip + 1))
+		continue
+	fi
+	if [ "$st" -eq "$BT86_ERROR" ] && grep -qi 'paging' "$log"; then
+		echo "SKIP $label (bt: no shadow MMU yet)"
+		skip=$((skip + 1))
+		continue
+	fi
+	check "bt/$label" "$st" "$want" "$to"
+done <"$CFG"
+
+[ "$skip" -ne 0 ] && echo "($skip runs skipped)"
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
