@@ -5,7 +5,7 @@
 #   samples/build/foo.elf: samples/build/obj/foo/entry.o
 # The guest runtime (samples/lib) is archived once and linked into every sample.
 
-SAMPLES := hello pit_pic rtc uart cmos_mem redpill exceptions rings timer smc
+SAMPLES := hello pit_pic rtc uart cmos_mem redpill exceptions rings timer smc difftest
 
 GUEST_CC      := gcc
 GUEST_BUILD   := samples/build
@@ -52,3 +52,21 @@ $(GUEST_BUILD)/%.elf: $(GUEST_BUILD)/obj/%/main.o $(GUEST_BUILD)/obj/lib/crt0.o 
 .SECONDARY: $(patsubst %,$(GUEST_BUILD)/obj/%/main.o,$(SAMPLES))
 
 -include $(wildcard $(GUEST_BUILD)/obj/*/*.d)
+
+# difftest: ops.c is built twice, for the guest and as a 32-bit Linux program
+# whose output (the natively computed checksums) becomes a header for the
+# guest.  Both builds use the same code-generation flags; ops.c uses x87/SSE.
+DT_FPFLAGS := -msse2
+DT_GEN     := $(GUEST_BUILD)/gen
+$(GUEST_BUILD)/difftest-host: samples/difftest/host.c samples/difftest/ops.c samples/difftest/ops.h
+	@mkdir -p $(dir $@)
+	gcc -m32 -march=i686 $(DT_FPFLAGS) -O2 -fno-pie -no-pie -fno-stack-protector \
+		-fcf-protection=none -Wall -Wextra -Werror -std=gnu11 -Isamples/difftest \
+		-o $@ samples/difftest/host.c samples/difftest/ops.c
+$(DT_GEN)/difftest_expected.h: $(GUEST_BUILD)/difftest-host
+	@mkdir -p $(dir $@)
+	$< >$@.tmp && mv $@.tmp $@
+$(GUEST_BUILD)/obj/difftest/ops.o: GUEST_FPFLAGS := $(DT_FPFLAGS)
+$(GUEST_BUILD)/obj/difftest/main.o: GUEST_CFLAGS += -I$(DT_GEN)
+$(GUEST_BUILD)/obj/difftest/main.o: $(DT_GEN)/difftest_expected.h
+$(GUEST_BUILD)/difftest.elf: $(GUEST_BUILD)/obj/difftest/ops.o
