@@ -46,7 +46,7 @@ asm(".text\n"
 
 extern char hh_eip[], hh_run[];
 typedef uint32_t (*eip_fn)(void);
-typedef uint32_t (*run_fn)(uint32_t *pd, volatile uint32_t *data);
+typedef uint32_t (*run_fn)(volatile uint32_t *pd, volatile uint32_t *data);
 
 static volatile uint32_t hh_data[4];
 static volatile uint32_t counter;
@@ -59,7 +59,7 @@ static void test_identity(void)
 	pg_on(kernel_pd);
 	cr0 = read_cr0();
 	reportf(cr0 & CR0_PG, "paging on, identity-mapped 4 KiB pages: cr0 0x%08x", cr0);
-	reportf(read_cr3() == (uint32_t)(uintptr_t)kernel_pd, "cr3 reads back 0x%08x",
+	reportf(read_cr3() == PA(kernel_pd), "cr3 reads back 0x%08x",
 		read_cr3());
 	*p = 41;
 	*p += 1;
@@ -70,7 +70,7 @@ static void test_identity(void)
 
 static void test_second_pd(void)
 {
-	uint32_t *pd2 = pg_new_pd();
+	volatile uint32_t *pd2 = pg_new_pd();
 	uint32_t fa = pg_alloc(), fb = pg_alloc();
 	volatile uint32_t *t = phys(TEST_VA);
 
@@ -79,10 +79,10 @@ static void test_second_pd(void)
 	pg_map(kernel_pd, TEST_VA, fa, PTE_P | PTE_RW);
 	pg_map(pd2, TEST_VA, fb, PTE_P | PTE_RW);
 	reportf(*t == 0xaaaa0001, "TEST_VA in the first directory: 0x%08x", *t);
-	write_cr3((uint32_t)(uintptr_t)pd2);
+	write_cr3(PA(pd2));
 	reportf(*t == 0xbbbb0002, "same address after switching cr3: 0x%08x", *t);
 	*t = 0xbbbb0003;
-	write_cr3((uint32_t)(uintptr_t)kernel_pd);
+	write_cr3(PA(kernel_pd));
 	reportf(*t == 0xaaaa0001 && *phys(fb) == 0xbbbb0003,
 		"switch back: 0x%08x, the other frame holds 0x%08x", *t, *phys(fb));
 
@@ -144,7 +144,7 @@ static void test_aliases(void)
 static void test_higher_half(void)
 {
 	uint32_t i, eip;
-	uint32_t *pd_high;
+	volatile uint32_t *pd_high;
 	volatile uint32_t *high_counter;
 	uint32_t r;
 	bool ok;
@@ -163,7 +163,7 @@ static void test_higher_half(void)
 		"code runs at the high alias: eip 0x%08x", eip);
 
 	hh_data[0] = 0x5eed;
-	pd_high = phys(HIGH_BASE + (uint32_t)(uintptr_t)kernel_pd);
+	pd_high = phys(HIGH_BASE + PA(kernel_pd));
 	r = ((run_fn)(uintptr_t)(HIGH_BASE + (uint32_t)(uintptr_t)hh_run))(
 		pd_high, phys(HIGH_BASE + (uint32_t)(uintptr_t)hh_data));
 	reportf(r == 0x5eed && hh_data[1] == 0x600dcafe && hh_data[2] >= HIGH_BASE,

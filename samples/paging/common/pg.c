@@ -1,7 +1,7 @@
 /* Paging guest helpers: frame allocator, identity-mapped address spaces, #PF recording and probes. */
 #include "pg.h"
 
-uint32_t *kernel_pd;
+volatile uint32_t *kernel_pd;
 volatile struct pf_rec pf_last;
 bool (*pf_hook)(struct trap_frame *f);
 
@@ -27,7 +27,7 @@ uint32_t pg_alloc(void)
 		pool_next += PAGE_SIZE;
 	}
 	frames_used++;
-	memset(phys(pa), 0, PAGE_SIZE);
+	memset((void *)(uintptr_t)pa, 0, PAGE_SIZE);
 	return pa;
 }
 
@@ -45,9 +45,9 @@ unsigned pg_frames_used(void)
 	return frames_used;
 }
 
-uint32_t *pg_new_pd(void)
+volatile uint32_t *pg_new_pd(void)
 {
-	uint32_t *pd = phys(pg_alloc());
+	volatile uint32_t *pd = phys(pg_alloc());
 	unsigned i;
 
 	for (i = 0; i < ARRAY_SIZE(ident_pts); i++)
@@ -65,12 +65,13 @@ static bool is_ident_pt(uint32_t pt)
 	return false;
 }
 
-void pg_destroy_pd(uint32_t *pd, bool frames)
+void pg_destroy_pd(volatile uint32_t *pd, bool frames)
 {
 	unsigned i, j;
 
 	for (i = 0; i < 1024; i++) {
-		uint32_t pde = pd[i], *pt;
+		uint32_t pde = pd[i];
+		volatile uint32_t *pt;
 
 		if (!(pde & PTE_P) || (pde & PDE_PS) || is_ident_pt(pde & PTE_FRAME))
 			continue;
@@ -83,7 +84,7 @@ void pg_destroy_pd(uint32_t *pd, bool frames)
 		}
 		pg_free(pde & PTE_FRAME);
 	}
-	pg_free((uint32_t)(uintptr_t)pd);
+	pg_free(PA(pd));
 }
 
 void pg_init(uint32_t ident_flags)
@@ -94,7 +95,7 @@ void pg_init(uint32_t ident_flags)
 		panic("image ends at %p, inside the frame pool", __image_end);
 	ident_pde_flags = ident_flags;
 	for (i = 0; i < ARRAY_SIZE(ident_pts); i++) {
-		uint32_t *pt;
+		volatile uint32_t *pt;
 
 		ident_pts[i] = pg_alloc();
 		pt = phys(ident_pts[i]);
@@ -107,9 +108,9 @@ void pg_init(uint32_t ident_flags)
 	pg_trap_init();
 }
 
-uint32_t *pg_pte(uint32_t *pd, uint32_t va, bool alloc, uint32_t pde_flags)
+volatile uint32_t *pg_pte(volatile uint32_t *pd, uint32_t va, bool alloc, uint32_t pde_flags)
 {
-	uint32_t *pde = &pd[PDX(va)];
+	volatile uint32_t *pde = &pd[PDX(va)];
 
 	if (!(*pde & PTE_P) || (*pde & PDE_PS)) {
 		if (!alloc)
@@ -119,15 +120,15 @@ uint32_t *pg_pte(uint32_t *pd, uint32_t va, bool alloc, uint32_t pde_flags)
 	return &phys(*pde & PTE_FRAME)[PTX(va)];
 }
 
-void pg_map(uint32_t *pd, uint32_t va, uint32_t pa, uint32_t flags)
+void pg_map(volatile uint32_t *pd, uint32_t va, uint32_t pa, uint32_t flags)
 {
 	*pg_pte(pd, va, true, PTE_P | PTE_RW | PTE_US) = (pa & PTE_FRAME) | flags;
 	invlpg(va);
 }
 
-void pg_on(uint32_t *pd)
+void pg_on(volatile uint32_t *pd)
 {
-	write_cr3((uint32_t)(uintptr_t)pd);
+	write_cr3(PA(pd));
 	write_cr0(read_cr0() | CR0_PG);
 }
 

@@ -40,6 +40,9 @@
 #define VEC_DE		0
 #define VEC_PF		14
 
+/* The physical (= identity linear) address of a directory, for CR3. */
+#define PA(p)		((uint32_t)(uintptr_t)(p))
+
 #define PAGE_SIZE	4096u
 #define PDE_SPAN	0x400000u	/* one PDE covers 4 MiB */
 #define PDX(va)		((uint32_t)(va) >> 22)
@@ -71,9 +74,14 @@ static inline void flush_tlb(void)
 	write_cr3(read_cr3());
 }
 
-static inline uint32_t *phys(uint32_t pa)
+/*
+ * A word at a linear address.  Volatile because the tests reach the same
+ * memory through several linear aliases and page-table entries the CPU
+ * itself writes (A/D): the compiler must neither cache nor reorder them.
+ */
+static inline volatile uint32_t *phys(uint32_t pa)
 {
-	return (uint32_t *)(uintptr_t)pa;
+	return (volatile uint32_t *)(uintptr_t)pa;
 }
 
 /* Frames (zeroed on allocation). */
@@ -87,18 +95,18 @@ unsigned pg_frames_used(void);
  * CPL 3 code run from the kernel image and use its data).
  */
 void pg_init(uint32_t ident_flags);
-extern uint32_t *kernel_pd;
+extern volatile uint32_t *kernel_pd;
 /* A new page directory holding only the identity PDEs. */
-uint32_t *pg_new_pd(void);
+volatile uint32_t *pg_new_pd(void);
 /* Free a page directory made by pg_new_pd, its private page tables and (if frames) mapped frames. */
-void pg_destroy_pd(uint32_t *pd, bool frames);
+void pg_destroy_pd(volatile uint32_t *pd, bool frames);
 
 /* The PTE for va (allocating its page table with pde_flags if alloc), or NULL. */
-uint32_t *pg_pte(uint32_t *pd, uint32_t va, bool alloc, uint32_t pde_flags);
-void pg_map(uint32_t *pd, uint32_t va, uint32_t pa, uint32_t flags);
+volatile uint32_t *pg_pte(volatile uint32_t *pd, uint32_t va, bool alloc, uint32_t pde_flags);
+void pg_map(volatile uint32_t *pd, uint32_t va, uint32_t pa, uint32_t flags);
 
 /* Load pd and turn paging on; pg_off() turns it off again. */
-void pg_on(uint32_t *pd);
+void pg_on(volatile uint32_t *pd);
 void pg_off(void);
 
 /*

@@ -95,7 +95,7 @@ static void matrix_4k(void)
 {
 	const uint32_t va = TEST_VA + 0x5000 + 0x7fc;	/* a word not at the page start */
 	volatile uint32_t *backing = phys(page_frame + 0x7fc);
-	uint32_t *pde = &kernel_pd[PDX(TEST_VA)], *pte = &phys(test_pt)[PTX(va)];
+	volatile uint32_t *pde = &kernel_pd[PDX(TEST_VA)], *pte = &phys(test_pt)[PTX(va)];
 	int user, wp;
 
 	for (wp = 0; wp < 2; wp++) {
@@ -134,7 +134,7 @@ static void matrix_4m(void)
 {
 	const uint32_t va = TEST_VA + PDE_SPAN + 0x1231f0;
 	volatile uint32_t *backing = phys(SCRATCH_START + 0x1231f0);
-	uint32_t *pde = &kernel_pd[PDX(va)];
+	volatile uint32_t *pde = &kernel_pd[PDX(va)];
 	int user, wp;
 
 	write_cr4(read_cr4() | CR4_PSE);
@@ -170,7 +170,8 @@ static void matrix_4m(void)
 static void named_cases(void)
 {
 	const uint32_t va = TEST_VA + 0x2000;
-	uint32_t *pte = pg_pte(kernel_pd, va, true, PTE_P | PTE_RW | PTE_US), v;
+	volatile uint32_t *pte = pg_pte(kernel_pd, va, true, PTE_P | PTE_RW | PTE_US);
+	uint32_t v;
 	bool ok;
 
 	*phys(page_frame) = SENTINEL;
