@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "bt/tc.h"
+#include "vmm/cpu.h"
 
 static void patch_rel32(struct tc *tc, uint32_t at, uint32_t to)
 {
@@ -29,6 +30,16 @@ bool tc_link(struct tc *tc, struct tc_exit *e, struct tc_block *to)
 {
 	if (e->to || !to->valid || to->two_pages || e->kind == TC_EXIT_CALLOUT)
 		return false;
+	/*
+	 * With paging, a jump to another linear page would bake in that page's
+	 * mapping; within the source block's own page it is the same mapping.
+	 */
+	if (tc->chain_same_page) {
+		uint32_t cs = tc->modes[e->blk->mode].seg_base[S_CS];
+
+		if (((e->blk->eip + cs) ^ (to->eip + cs)) & ~0xfffu)
+			return false;
+	}
 	patch_rel32(tc, e->jmp_off, to->code_off);
 	e->to = to;
 	e->in_next = to->incoming;

@@ -46,8 +46,9 @@ int tc_create(struct tc *tc, size_t size, uint64_t ram_size, const struct tc_hos
 	tc->hash_mask = TC_HASH_SIZE - 1;
 	tc->npages = (uint32_t)(ram_size >> 12);
 	tc->pages = calloc(tc->npages, sizeof(*tc->pages));
+	tc->ibl_used = calloc(TC_IBL_TRACK, sizeof(*tc->ibl_used));
 	tc->host = *host;
-	if (!tc->blocks || !tc->maps || !tc->hash || !tc->pages)
+	if (!tc->blocks || !tc->maps || !tc->hash || !tc->pages || !tc->ibl_used)
 		return -1;
 	tc_flush(tc);
 	return 0;
@@ -67,6 +68,7 @@ void tc_destroy(struct tc *tc)
 	free(tc->maps);
 	free(tc->hash);
 	free(tc->pages);
+	free(tc->ibl_used);
 	memset(tc, 0, sizeof(*tc));
 	tc->fd = -1;
 }
@@ -103,6 +105,7 @@ void tc_flush(struct tc *tc)
 	tc->used = 64;
 	for (int m = 0; m < tc->nmodes; m++)
 		ibl_reset(tc, m);
+	tc->nibl_used = 0;
 	if (tc->nblocks || tc->st.blocks)
 		tc->st.flushes++;
 }
@@ -176,7 +179,27 @@ void tc_unhash(struct tc *tc, struct tc_block *b)
 
 void tc_ibl_insert(struct tc *tc, struct tc_block *b)
 {
-	tc->ibl[b->mode][b->eip & (TC_IBL_SIZE - 1)] = (uint64_t)(uintptr_t)tc_rx(tc, b->ind_off);
+	uint32_t slot = b->eip & (TC_IBL_SIZE - 1);
+
+	tc->ibl[b->mode][slot] = (uint64_t)(uintptr_t)tc_rx(tc, b->ind_off);
+	if (tc->nibl_used < TC_IBL_TRACK)
+		tc->ibl_used[tc->nibl_used] = (uint32_t)b->mode << 16 | slot;
+	tc->nibl_used++;
+}
+
+void tc_ibl_flush(struct tc *tc)
+{
+	uint64_t miss = (uint64_t)(uintptr_t)tc_rx(tc, tc->glue_miss_off);
+
+	if (tc->nibl_used > TC_IBL_TRACK) {
+		for (int m = 0; m < tc->nmodes; m++)
+			ibl_reset(tc, m);
+	} else {
+		for (uint32_t i = 0; i < tc->nibl_used; i++)
+			tc->ibl[tc->ibl_used[i] >> 16][tc->ibl_used[i] & 0xffff] = miss;
+	}
+	tc->nibl_used = 0;
+	tc->st.ibl_flushes++;
 }
 
 bool tc_page_has_code(const struct tc *tc, uint32_t phys)

@@ -323,9 +323,10 @@ static int xl_loop(struct xl *x, const struct bt_insn *in)
 
 	if (in->addrsize != 4 || in->opsize != 4)
 		return -1;
-	emit_bytes(&x->e, seq, sizeof(seq));	/* taken: skip the next jmp (EB 05) */
-	exit_direct(x, -1, TC_EXIT_BRANCH, in->eip + in->len);
+	/* Taken: hop over the short jmp onto the taken exit; else onto the fall-through. */
+	emit_bytes(&x->e, seq, sizeof(seq));
 	exit_direct(x, -1, TC_EXIT_BRANCH, in->target);
+	exit_direct(x, -1, TC_EXIT_BRANCH, in->eip + in->len);
 	return 1;
 }
 
@@ -442,7 +443,7 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 		   opc != 0x82 && !(in->agen && in->addrsize != 4);
 	int n, hi;
 
-	if (in->vex)
+	if (in->vex || (in->fpu_sse && x->mode->fpu_trap))
 		return -1;
 	if (raw) {
 		emit_bytes(&x->e, in->bytes, in->len);
@@ -489,15 +490,21 @@ static void emit_set_vif(struct xl *x, uint8_t val)
 	emit_u8(&x->e, val);
 }
 
-/* mov r14d, [r15 - 8192]: faults only while an interrupt waits for IF. */
+/* mov r14, [r13 + page]; mov r14d, [r14]: a load that faults on demand. */
+static void emit_probe(struct xl *x, int32_t page_ptr)
+{
+	static const uint8_t load[] = { 0x45, 0x8b, 0x36 };	/* mov r14d, [r14] */
+
+	emit_load64(&x->e, H_ADDR, H_VCPU, page_ptr);
+	emit_bytes(&x->e, load, sizeof(load));
+}
+
+/* Faults only while an interrupt waits for IF. */
 static void emit_irqwin_probe(struct xl *x, struct tc_map *m, bool shadow)
 {
-	static const uint8_t probe[] = { 0x45, 0x8b, 0xb7 };
-
 	m->fixup = TC_FIX_AFTER;
 	m->aux = shadow;
-	emit_bytes(&x->e, probe, 3);
-	emit_u32(&x->e, (uint32_t)BT_IRQWIN_OFFSET);
+	emit_probe(x, BTC_IRQWIN);
 }
 
 /*
@@ -664,13 +671,10 @@ static void emit_ibl_entry(struct xl *x)
 	emit_bytes(&x->e, restore, 3);
 }
 
-/* mov r14d, [r15 - 4096]: faults when the monitor wants the guest out. */
+/* Faults when the monitor wants the guest out at this block boundary. */
 static void emit_poll_probe(struct xl *x)
 {
-	static const uint8_t probe[] = { 0x45, 0x8b, 0xb7 };
-
-	emit_bytes(&x->e, probe, 3);
-	emit_u32(&x->e, (uint32_t)BT_POLL_OFFSET);
+	emit_probe(x, BTC_POLL);
 }
 
 static void trace_block(struct tc *tc, const struct tc_block *b, const struct bt_insn *ins)

@@ -261,8 +261,14 @@ int bt_decode(const uint8_t *code, size_t avail, uint32_t eip, struct bt_insn *i
 			zi.meta.category == ZYDIS_CATEGORY_RET ||
 			zi.meta.category == ZYDIS_CATEGORY_INTERRUPT ||
 			zi.meta.category == ZYDIS_CATEGORY_SYSTEM;
-	in->fpu_sse = zi.attributes & (ZYDIS_ATTRIB_FPU_STATE_CR | ZYDIS_ATTRIB_FPU_STATE_CW |
-				       ZYDIS_ATTRIB_XMM_STATE_CR | ZYDIS_ATTRIB_XMM_STATE_CW);
+	in->x87 = zi.meta.isa_ext == ZYDIS_ISA_EXT_X87;
+	in->fpu_sse = in->x87 || zi.meta.isa_ext == ZYDIS_ISA_EXT_MMX ||
+		      zi.meta.isa_ext == ZYDIS_ISA_EXT_SSE || zi.meta.isa_ext == ZYDIS_ISA_EXT_SSE2;
+	/* Outside the virtual CPU model (SSE3+, AVX, BMI, ...): #UD, as on a P6. */
+	if (!in->fpu_sse && zi.meta.isa_ext != ZYDIS_ISA_EXT_BASE &&
+	    zi.meta.isa_ext != ZYDIS_ISA_EXT_CLFSH && zi.meta.isa_ext != ZYDIS_ISA_EXT_PAUSE &&
+	    in->op == BT_OTHER)
+		in->op = BT_UD;
 	in->nopnds = zi.operand_count > BT_MAX_OPNDS ? BT_MAX_OPNDS : zi.operand_count;
 	for (int i = 0; i < in->nopnds; i++)
 		fill_opnd(in, i, &zo[i]);

@@ -294,19 +294,15 @@ static int emu_mov_cr(struct vcpu *v, const struct bt_insn *in, struct vm_exit *
 				 "0x%08x: real mode is not supported", in->eip);
 			return EMU_STOP;
 		}
-		if (val & X86_CR0_PG) {
-			x->kind = VMEXIT_ERROR;
-			snprintf(x->error, sizeof(x->error), "guest enables paging at eip 0x%08x: "
-				 "the bt engine has no shadow MMU yet", in->eip);
-			return EMU_STOP;
-		}
-		v->cr0 = val | X86_CR0_ET;
+		if ((val ^ v->cr0) & (X86_CR0_TS | X86_CR0_EM))
+			v->mode_dirty = true;	/* FPU instructions trap differently */
+		vcpu_set_control(v, val | X86_CR0_ET, v->cr3, v->cr4);
 		break;
 	case 2:
 		v->cr2 = val;
 		break;
 	case 3:
-		v->cr3 = val;
+		vcpu_set_control(v, v->cr0, val, v->cr4);
 		break;
 	case 4:
 		if (val & ~(X86_CR4_VME | X86_CR4_PVI | X86_CR4_TSD | X86_CR4_DE | X86_CR4_PSE |
@@ -315,7 +311,7 @@ static int emu_mov_cr(struct vcpu *v, const struct bt_insn *in, struct vm_exit *
 			vcpu_fault(v, EXC_GP, true, 0);
 			return EMU_CONTINUE;
 		}
-		v->cr4 = val;
+		vcpu_set_control(v, v->cr0, v->cr3, val);
 		break;
 	default:
 		vcpu_fault(v, EXC_UD, false, 0);
@@ -510,9 +506,8 @@ static int emu_bound(struct vcpu *v, const struct bt_insn *in)
 	return EMU_CONTINUE;
 }
 
-int mon_emulate(struct vcpu *v, const struct bt_insn *in, struct vm_exit *x)
+static int emulate_one(struct vcpu *v, const struct bt_insn *in, struct vm_exit *x)
 {
-	v->st.callouts[in->op]++;
 	switch (in->op) {
 	case BT_CLI:
 	case BT_STI:
@@ -567,9 +562,16 @@ int mon_emulate(struct vcpu *v, const struct bt_insn *in, struct vm_exit *x)
 		return EMU_CONTINUE;
 	case BT_RDMSR: case BT_WRMSR:
 		return emu_msr(v, in);
-	case BT_INVD: case BT_WBINVD: case BT_INVLPG:
+	case BT_INVD: case BT_WBINVD:
 		if (!emu_cpl0(v))
 			return EMU_CONTINUE;
+		v->eip = emu_next(in);
+		return EMU_CONTINUE;
+	case BT_INVLPG:
+		if (!emu_cpl0(v))
+			return EMU_CONTINUE;
+		smmu_invlpg(&v->mmu, emu_lin(v, &in->opnd[0].mem));
+		tc_ibl_flush(&v->tc);
 		v->eip = emu_next(in);
 		return EMU_CONTINUE;
 	case BT_RDPMC:
@@ -604,6 +606,20 @@ int mon_emulate(struct vcpu *v, const struct bt_insn *in, struct vm_exit *x)
 	if (in->op != BT_OTHER && in->op < BT_NR_OPS && in->op != BT_JMP_REL &&
 	    in->op != BT_JCC_REL)
 		return emu_segment(v, in, x);
+	if (in->fpu_sse && (v->cr0 & (X86_CR0_TS | X86_CR0_EM))) {
+		/* x87 with TS or EM: #NM; SSE with EM: #UD, with TS: #NM. */
+		vcpu_fault(v, (v->cr0 & X86_CR0_EM) && !in->x87 ? EXC_UD : EXC_NM, false, 0);
+		return EMU_CONTINUE;
+	}
+	if (in->fpu_sse) {
+		/* Translated while TS/EM were set; they are clear now: retranslate. */
+		v->mode_dirty = true;
+		return EMU_CONTINUE;
+	}
+	if (in->vex) {
+		vcpu_fault(v, EXC_UD, false, 0);	/* no AVX in the virtual CPU */
+		return EMU_CONTINUE;
+	}
 	{
 		char text[96];
 
@@ -613,4 +629,39 @@ int mon_emulate(struct vcpu *v, const struct bt_insn *in, struct vm_exit *x)
 			 text, bt_op_name(in->op), in->eip);
 	}
 	return EMU_STOP;
+}
+
+/*
+ * Instructions are all-or-nothing: when one of the monitor's own accesses
+ * page-faults half way (a push to an unmapped stack, a descriptor in an
+ * unmapped page), the registers go back to what they were and the #PF is
+ * raised at the instruction, as the CPU would.
+ */
+int mon_emulate(struct vcpu *v, const struct bt_insn *in, struct vm_exit *x)
+{
+	uint32_t gpr[8], eip = v->eip, vflags = v->bt.vflags;
+	uint64_t hflags = v->bt.hflags;
+	uint8_t vif = v->bt.vif;
+	struct x86_seg seg[6];
+	int cpl = v->cpl, r;
+
+	v->st.callouts[in->op]++;
+	memcpy(gpr, v->bt.gpr, sizeof(gpr));
+	memcpy(seg, v->seg, sizeof(seg));
+	v->pf.pending = false;
+	r = emulate_one(v, in, x);
+	if (v->pf.pending) {
+		memcpy(v->bt.gpr, gpr, sizeof(gpr));
+		memcpy(v->seg, seg, sizeof(seg));
+		v->eip = eip;
+		v->bt.hflags = hflags;
+		v->bt.vflags = vflags;
+		v->bt.vif = vif;
+		v->cpl = cpl;
+		v->mode_dirty = true;
+		v->io.pending = false;
+		vcpu_raise_pending_pf(v);
+		return v->shutdown ? EMU_STOP : EMU_CONTINUE;
+	}
+	return r;
 }

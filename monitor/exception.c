@@ -27,15 +27,26 @@ static int shutdown(struct vcpu *v, const char *fmt, int vector, uint32_t err)
 static int push32(struct vcpu *v, const struct x86_seg *ss, uint32_t *esp, uint32_t val)
 {
 	*esp -= 4;
-	/* Unassigned memory swallows writes on a PC, so only the limit could fault. */
-	vcpu_write(v, ss->base + *esp, &val, 4);
-	(void)ss;
-	return 0;
+	/* The frame goes on the handler's stack with supervisor rights (or user, same level). */
+	return vcpu_syswrite(v, ss->base + *esp, &val, 4);
 }
 
-/* A fault raised while delivering another event. */
-static int nested_fault(struct vcpu *v, int vector, int vec2, uint32_t err2)
+/*
+ * A fault raised while delivering another event.  For int n/int3/into the
+ * fault belongs to the instruction itself and is delivered plainly; for an
+ * exception or interrupt it escalates to #DF, and during #DF to shutdown.
+ */
+static int nested_fault(struct vcpu *v, int vector, bool soft, int vec2, uint32_t err2)
 {
+	if (v->pf.pending) {
+		/* What failed was a page-faulting access to the IDT, GDT, TSS or stack. */
+		v->pf.pending = false;
+		v->cr2 = v->pf.cr2;
+		vec2 = EXC_PF;
+		err2 = v->pf.err;
+	}
+	if (soft)
+		return vcpu_deliver(v, vec2, true, err2, false, v->eip);
 	if (vector == EXC_DF)
 		return shutdown(v, "fault %s (vector %d, error 0x%x) while delivering #DF at "
 				"eip 0x%08x: triple fault", vec2, err2);
@@ -61,31 +72,31 @@ int vcpu_deliver(struct vcpu *v, int vector, bool has_err, uint32_t err, bool so
 		return shutdown(v, "%s (vector %d, error 0x%x) at eip 0x%08x: triple fault",
 				vector, err);
 	if ((uint32_t)vector * 8 + 7 > v->idtr.limit ||
-	    vcpu_read(v, v->idtr.base + (uint32_t)vector * 8, gate, 8) < 0)
-		return nested_fault(v, vector, EXC_GP, (uint32_t)vector * 8 + 2 + ext);
+	    vcpu_sysread(v, v->idtr.base + (uint32_t)vector * 8, gate, 8) < 0)
+		return nested_fault(v, vector, soft, EXC_GP, (uint32_t)vector * 8 + 2 + ext);
 	type = (gate[1] >> 8) & 0x1f;
 	dpl = (gate[1] >> 13) & 3;
 	if (type == GATE_TASK)
 		return shutdown(v, "%s (vector %d, error 0x%x) at eip 0x%08x goes through a task "
 				"gate: task switching is not supported", vector, err);
 	if (type != GATE_INT32 && type != GATE_TRAP32)
-		return nested_fault(v, vector, EXC_GP, (uint32_t)vector * 8 + 2 + ext);
+		return nested_fault(v, vector, soft, EXC_GP, (uint32_t)vector * 8 + 2 + ext);
 	if (soft && dpl < v->cpl) {
 		/* int n to a gate the caller may not use: #GP at the int instruction. */
 		return vcpu_deliver(v, EXC_GP, true, (uint32_t)vector * 8 + 2, false, v->eip);
 	}
 	if (!(gate[1] & 0x8000))
-		return nested_fault(v, vector, EXC_NP, (uint32_t)vector * 8 + 2 + ext);
+		return nested_fault(v, vector, soft, EXC_NP, (uint32_t)vector * 8 + 2 + ext);
 	sel = (uint16_t)(gate[0] >> 16);
 	off = (gate[0] & 0xffff) | (gate[1] & 0xffff0000);
 	if ((sel & ~3) == 0 || seg_read_desc(v, sel, desc) < 0)
-		return nested_fault(v, vector, EXC_GP, (sel & ~3u) + ext);
+		return nested_fault(v, vector, soft, EXC_GP, (sel & ~3u) + ext);
 	seg_from_desc(&cs, sel, desc);
 	if (!(cs.attr & SEG_ATTR_S) || !(cs.attr & 0x8) ||
 	    ((cs.attr >> SEG_ATTR_DPL_SHIFT) & 3) > v->cpl)
-		return nested_fault(v, vector, EXC_GP, (sel & ~3u) + ext);
+		return nested_fault(v, vector, soft, EXC_GP, (sel & ~3u) + ext);
 	if (!(cs.attr & SEG_ATTR_P))
-		return nested_fault(v, vector, EXC_NP, (sel & ~3u) + ext);
+		return nested_fault(v, vector, soft, EXC_NP, (sel & ~3u) + ext);
 	new_cpl = (cs.attr & 0x4) ? v->cpl : (cs.attr >> SEG_ATTR_DPL_SHIFT) & 3;
 	esp = v->bt.gpr[R_ESP];
 	if (new_cpl < v->cpl) {
@@ -94,17 +105,17 @@ int vcpu_deliver(struct vcpu *v, int vector, bool has_err, uint32_t err, bool so
 
 		/* Inner stack from the TSS: esp0/ss0 at offsets 4/8, then esp1/ss1... */
 		if (!(v->tr.attr & SEG_ATTR_P) || (uint32_t)new_cpl * 8 + 11 > v->tr.limit ||
-		    vcpu_read(v, v->tr.base + 4 + (uint32_t)new_cpl * 8, tss, 8) < 0)
-			return nested_fault(v, vector, EXC_TS, (v->tr.sel & ~3u) + ext);
+		    vcpu_sysread(v, v->tr.base + 4 + (uint32_t)new_cpl * 8, tss, 8) < 0)
+			return nested_fault(v, vector, soft, EXC_TS, (v->tr.sel & ~3u) + ext);
 		new_ss = (uint16_t)tss[1];
 		if ((new_ss & ~3) == 0 || seg_read_desc(v, new_ss, ssdesc) < 0)
-			return nested_fault(v, vector, EXC_TS, (new_ss & ~3u) + ext);
+			return nested_fault(v, vector, soft, EXC_TS, (new_ss & ~3u) + ext);
 		seg_from_desc(&ss, new_ss, ssdesc);
 		if ((new_ss & 3) != new_cpl || ((ss.attr >> SEG_ATTR_DPL_SHIFT) & 3) != new_cpl ||
 		    (ss.attr & 0x8) || !(ss.attr & 0x2))
-			return nested_fault(v, vector, EXC_TS, (new_ss & ~3u) + ext);
+			return nested_fault(v, vector, soft, EXC_TS, (new_ss & ~3u) + ext);
 		if (!(ss.attr & SEG_ATTR_P))
-			return nested_fault(v, vector, EXC_SS, (new_ss & ~3u) + ext);
+			return nested_fault(v, vector, soft, EXC_SS, (new_ss & ~3u) + ext);
 		esp = tss[0];
 		push32(v, &ss, &esp, v->seg[S_SS].sel);
 		push32(v, &ss, &esp, old_esp);
@@ -114,6 +125,8 @@ int vcpu_deliver(struct vcpu *v, int vector, bool has_err, uint32_t err, bool so
 	push32(v, &ss, &esp, next_eip);
 	if (has_err)
 		push32(v, &ss, &esp, err);
+	if (v->pf.pending)
+		return nested_fault(v, vector, soft, EXC_PF, 0);	/* the frame did not fit */
 	if (new_cpl < v->cpl)
 		v->seg[S_SS] = ss;
 	cs.sel = (uint16_t)((sel & ~3) | new_cpl);

@@ -34,7 +34,7 @@ int seg_read_desc(struct vcpu *v, uint16_t sel, uint32_t desc[2])
 	}
 	if (off + 7 > limit)
 		return -1;
-	return vcpu_read(v, base + off, desc, 8);
+	return vcpu_sysread(v, base + off, desc, 8);
 }
 
 /* Set the accessed bit in memory, as the CPU does on a load. */
@@ -45,7 +45,7 @@ static void mark_accessed(struct vcpu *v, uint16_t sel, uint32_t desc[2])
 	if (desc[1] & (DESC_TYPE_ACCESSED << 8))
 		return;
 	desc[1] |= DESC_TYPE_ACCESSED << 8;
-	vcpu_write(v, base + (sel & ~7u) + 4, &desc[1], 4);
+	vcpu_syswrite(v, base + (sel & ~7u) + 4, &desc[1], 4);
 }
 
 int seg_load(struct vcpu *v, int sreg, uint16_t sel)

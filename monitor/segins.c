@@ -213,11 +213,13 @@ int emu_segment(struct vcpu *v, const struct bt_insn *in, struct vm_exit *x)
 			return EMU_CONTINUE;
 		/* Only MP, EM, TS and PE; PE can be set but not cleared. */
 		v->cr0 = (v->cr0 & ~0xeu) | (emu_read(v, in, 0, 2) & 0xf) | (v->cr0 & 1);
+		v->mode_dirty = true;	/* TS/EM decide how FPU code is translated */
 		return next(v, in);
 	case BT_CLTS:
 		if (!emu_cpl0(v))
 			return EMU_CONTINUE;
 		v->cr0 &= ~X86_CR0_TS;
+		v->mode_dirty = true;
 		return next(v, in);
 	case BT_LAR: case BT_LSL: case BT_VERR: case BT_VERW:
 		return probe(v, in);

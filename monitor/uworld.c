@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <ucontext.h>
 #include <x86intrin.h>
@@ -46,26 +47,6 @@ struct engine {
 
 static struct vcpu *cur_vcpu;	/* for the signal handlers: one vCPU per process */
 
-/* ---- guest memory as the monitor sees it (paging off: linear = physical) ---- */
-
-int vcpu_read(struct vcpu *v, uint32_t lin, void *buf, uint32_t len)
-{
-	if (ram_read(&v->vm->ram, lin, buf, len) == 0)
-		return 0;
-	/* Unassigned physical memory reads as all ones, as on a PC. */
-	memset(buf, 0xff, len);
-	return (uint64_t)lin + len > v->vm->ram.size ? 0 : -1;
-}
-
-int vcpu_write(struct vcpu *v, uint32_t lin, const void *buf, uint32_t len)
-{
-	if (ram_write(&v->vm->ram, lin, buf, len) < 0)
-		return 0;	/* dropped, like a write to nothing */
-	if (tc_page_has_code(&v->tc, lin) || tc_page_has_code(&v->tc, lin + len - 1))
-		tc_invalidate_phys(&v->tc, lin, len);
-	return 0;
-}
-
 void vcpu_set_eflags(struct vcpu *v, uint32_t val)
 {
 	v->bt.hflags = (val & VCPU_HOST_FLAGS) | X86_EFLAGS_FIXED | X86_EFLAGS_IF;
@@ -83,32 +64,10 @@ void vcpu_update_mode(struct vcpu *v)
 	m.cpl = (uint8_t)v->cpl;
 	m.cs32 = (v->seg[S_CS].attr & SEG_ATTR_DB) != 0;
 	m.ss32 = (v->seg[S_SS].attr & SEG_ATTR_DB) != 0;
+	m.fpu_trap = (v->cr0 & (X86_CR0_TS | X86_CR0_EM)) != 0;
 	v->mode = tc_mode_id(&v->tc, &m);
 	v->mode_dirty = false;
 	v->last_exit = NULL;
-}
-
-/* ---- translator callbacks ---- */
-
-static size_t fetch_code(void *opaque, uint32_t lin, uint8_t *buf, size_t n, uint32_t *phys)
-{
-	struct vcpu *v = opaque;
-	uint64_t size = v->vm->ram.size;
-
-	if (lin >= size)
-		return 0;
-	if (n > size - lin)
-		n = size - lin;
-	memcpy(buf, v->vm->ram.host + lin, n);
-	*phys = lin;
-	return n;
-}
-
-static void code_page(void *opaque, uint32_t phys_page, bool has_code)
-{
-	struct vcpu *v = opaque;
-
-	smmu_view_protect(&v->view, phys_page, has_code);
 }
 
 /* ---- signals ---- */
@@ -149,7 +108,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 	struct tc_block *b;
 	const struct tc_map *m;
 	uint32_t lin = 0;
-	enum smmu_hit hit;
+	uint8_t *addr;
 
 	if (!v || !in_tc(v, rip) || !(b = tc_find_block(&v->tc, rip))) {
 		/* A fault in the VMM itself: a bug.  Die with the default action. */
@@ -157,19 +116,31 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 		return;
 	}
 	v->fault = VF_OTHER;
-	hit = sig == SIGSEGV ? smmu_view_classify(&v->view, si->si_addr, &lin) : SMMU_MISS;
-	if (hit == SMMU_POLL) {
+	addr = (uint8_t *)si->si_addr;
+	if (sig == SIGSEGV && addr >= v->ctl_pages && addr < v->ctl_pages + 4096) {
 		v->fault = VF_POLL;
 		v->eip = b->eip;
 		g[REG_RIP] = (greg_t)(uintptr_t)tc_fault_exit;
 		return;
 	}
-	if (hit == SMMU_IRQWIN) {
+	if (sig == SIGSEGV && addr >= v->ctl_pages + 4096 && addr < v->ctl_pages + 8192) {
 		v->fault = VF_IRQWIN;
-	} else if (hit == SMMU_WINDOW) {
+	} else if (sig == SIGSEGV && smmu_view_contains(v->cur_view, addr, &lin)) {
+		bool write = (g[REG_ERR] & 2) != 0;	/* page-fault error code: W */
+
+		/*
+		 * Most faults are hidden: the shadow entry is filled right here and
+		 * the host instruction simply runs again, no exit at all.
+		 */
+		v->segv = smmu_fault(&v->mmu, lin, write, v->cpl, &v->segv_err, &v->segv_phys);
+		if (v->segv == SMMU_FILLED) {
+			v->fault = VF_NONE;
+			v->st.hidden_in_handler++;
+			return;
+		}
 		v->fault = VF_SEGV;
 		v->fault_addr = lin;
-		v->fault_write = (g[REG_ERR] & 2) != 0;	/* page-fault error code: W */
+		v->fault_write = write;
 	} else if (sig == SIGFPE) {
 		v->fault = VF_DE;
 	} else if (sig == SIGILL) {
@@ -196,13 +167,24 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 	g[REG_RIP] = (greg_t)(uintptr_t)tc_fault_exit;
 }
 
+/* The poll page makes the next block boundary an exit; async-signal-safe. */
+static void poll_arm(struct vcpu *v, bool armed)
+{
+	mprotect(v->ctl_pages, 4096, armed ? PROT_NONE : PROT_READ);
+}
+
+static void irqwin_arm(struct vcpu *v, bool armed)
+{
+	mprotect(v->ctl_pages + 4096, 4096, armed ? PROT_NONE : PROT_READ);
+}
+
 static void on_timer(int sig)
 {
 	(void)sig;
 	if (cur_vcpu) {
 		cur_vcpu->poll_armed = 1;
 		cur_vcpu->st.host_timer_signals++;
-		smmu_poll_arm(&cur_vcpu->view, true);
+		poll_arm(cur_vcpu, true);
 	}
 }
 
@@ -295,7 +277,9 @@ static void bt_destroy(struct engine *e)
 	if (e->have_timer)
 		timer_delete(e->timer);
 	tc_destroy(&e->v.tc);
-	smmu_view_destroy(&e->v.view);
+	smmu_destroy(&e->v.mmu);
+	if (e->v.ctl_pages)
+		munmap(e->v.ctl_pages, 8192);
 	free(e->altstack);
 	free(e);
 }
@@ -314,19 +298,28 @@ static struct engine *bt_create(struct vm *vm)
 	v->vm = vm;
 	v->tc.fd = -1;
 	e->timer_deadline = VCLOCK_NEVER;
-	if (smmu_view_create_flat(&v->view, &vm->ram) < 0) {
-		bt86_error("bt: cannot reserve the guest view: %s", strerror(errno));
+	if (smmu_init(&v->mmu, &vm->ram) < 0) {
+		bt86_error("bt: cannot set up the shadow MMU: %s", strerror(errno));
 		goto fail;
 	}
-	host.fetch = fetch_code;
-	host.code_page = code_page;
+	v->mmu.trace_log = vm->cfg.trace_mmu;
+	v->cur_view = &v->mmu.flat;
+	v->ctl_pages = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (v->ctl_pages == MAP_FAILED) {
+		v->ctl_pages = NULL;
+		bt86_error("bt: cannot map the control pages: %s", strerror(errno));
+		goto fail;
+	}
+	v->bt.poll_page = (uint64_t)(uintptr_t)v->ctl_pages;
+	v->bt.irqwin_page = (uint64_t)(uintptr_t)v->ctl_pages + 4096;
+	host.fetch = umem_fetch;
+	host.code_page = umem_code_page;
 	host.opaque = v;
 	if (tc_create(&v->tc, TC_SIZE, vm->ram.size, &host) < 0) {
 		bt86_error("bt: cannot create the translation cache: %s", strerror(errno));
 		goto fail;
 	}
 	v->tc.trace = vm->cfg.trace_tc;
-	v->bt.view_base = (uint64_t)(uintptr_t)v->view.base;
 	v->bt.tc_exit = (uint64_t)(uintptr_t)tc_exit;
 	v->bt.ibl_miss = (uint64_t)(uintptr_t)tc_ibl_miss;
 	init_fpu_images(v);
@@ -350,10 +343,8 @@ static int bt_set_state(struct engine *e, const struct x86_state *s)
 	memcpy(v->bt.gpr, s->gpr, sizeof(v->bt.gpr));
 	v->eip = s->eip;
 	vcpu_set_eflags(v, s->eflags);
-	v->cr0 = s->cr0 | X86_CR0_ET;	/* hardwired to 1 since the i486 */
+	vcpu_set_control(v, s->cr0 | X86_CR0_ET, s->cr3, s->cr4);	/* ET: hardwired to 1 */
 	v->cr2 = s->cr2;
-	v->cr3 = s->cr3;
-	v->cr4 = s->cr4;
 	memcpy(v->seg, s->seg, sizeof(v->seg));
 	v->ldtr = s->ldtr;
 	v->tr = s->tr;
@@ -364,10 +355,6 @@ static int bt_set_state(struct engine *e, const struct x86_state *s)
 	v->io.pending = false;
 	v->mode_dirty = true;
 	v->last_exit = NULL;
-	if (s->cr0 & X86_CR0_PG) {
-		bt86_error("bt: paging is not supported yet by the bt engine");
-		return -1;
-	}
 	return 0;
 }
 
@@ -393,7 +380,7 @@ static int bt_get_state(struct engine *e, struct x86_state *s)
 static void bt_kick(struct engine *e)
 {
 	e->v.poll_armed = 1;
-	smmu_poll_arm(&e->v.view, true);
+	poll_arm(&e->v, true);
 }
 
 /* Finish a port-I/O exit: IN data goes to EAX or to memory (ins). */
@@ -433,21 +420,8 @@ static int shutdown_exit(struct vcpu *v, struct vm_exit *x)
 	return 0;
 }
 
-/*
- * A write hit a page that holds translations (self-modifying code, or data
- * sharing a page with code).  Drop the page's blocks, which unprotects it,
- * and run the storing instruction alone so that its own page is not
- * protected again before the store lands.
- */
-static void handle_smc(struct vcpu *v, uint32_t lin)
-{
-	v->st.smc_faults++;
-	tc_invalidate_phys(&v->tc, lin & ~0xfffu, 4096);
-	v->last_exit = NULL;
-}
-
 /* Returns 0 to continue, 1 with an exit in x. */
-static int handle_fault(struct vcpu *v, struct vm_exit *x, bool *single)
+static int handle_fault(struct vcpu *v, struct vm_exit *x)
 {
 	enum vcpu_fault f = v->fault;
 
@@ -461,7 +435,7 @@ static int handle_fault(struct vcpu *v, struct vm_exit *x, bool *single)
 		/* sti's shadow: one more instruction before the interrupt. */
 		if (v->irqwin_shadow) {
 			v->intr_shadow = true;
-			*single = true;
+			v->single_pending = true;
 		}
 		return 0;
 	case VF_DE:
@@ -472,32 +446,8 @@ static int handle_fault(struct vcpu *v, struct vm_exit *x, bool *single)
 		return 0;
 	case VF_SEGV:
 		v->st.exits_fault++;
-		if (v->fault_write && v->fault_addr < v->vm->ram.size &&
-		    tc_page_has_code(&v->tc, (uint32_t)v->fault_addr)) {
-			handle_smc(v, (uint32_t)v->fault_addr);
-			*single = true;
-			return 0;
-		}
-		if (io_find(&v->vm->mmio, (uint32_t)v->fault_addr)) {
-			x->kind = VMEXIT_ERROR;
-			snprintf(x->error, sizeof(x->error), "MMIO %s at 0x%08llx (eip 0x%08x): "
-				 "MMIO emulation is not implemented yet",
-				 v->fault_write ? "write" : "read",
-				 (unsigned long long)v->fault_addr, v->eip);
-			return 1;
-		}
-		/* Nothing decodes this address: back it for one step, then take it away. */
-		v->st.unassigned++;
-		if (v->nsinks == 4 || smmu_view_sink(&v->view, (uint32_t)v->fault_addr) < 0) {
-			x->kind = VMEXIT_ERROR;
-			snprintf(x->error, sizeof(x->error), "cannot complete the access to "
-				 "unassigned address 0x%08llx at eip 0x%08x",
-				 (unsigned long long)v->fault_addr, v->eip);
-			return 1;
-		}
-		v->sinks[v->nsinks++] = (uint32_t)v->fault_addr;
-		*single = true;
-		return 0;
+		return umem_fault(v, (uint32_t)v->fault_addr, v->fault_write, v->segv,
+				  v->segv_err, v->segv_phys, x);
 	default:
 		x->kind = VMEXIT_ERROR;
 		snprintf(x->error, sizeof(x->error), "unexpected host fault in translated code "
@@ -509,12 +459,17 @@ static int handle_fault(struct vcpu *v, struct vm_exit *x, bool *single)
 /* Find or make the block at the current EIP; NULL with x filled on failure. */
 static struct tc_block *get_block(struct vcpu *v, bool single, struct vm_exit *x)
 {
-	uint32_t lin = v->eip + v->seg[S_CS].base;
+	uint32_t lin = v->eip + v->seg[S_CS].base, phys, err;
 	struct tc_block *b = NULL;
 	bool fetch_fault;
 
+	if (smmu_translate(&v->mmu, lin, v->cpl == 3 ? WALK_USER : 0, &phys, &err) < 0) {
+		v->cr2 = lin;
+		vcpu_fault(v, EXC_PF, true, err);
+		return NULL;
+	}
 	if (!single)
-		b = tc_lookup(&v->tc, v->eip, lin, v->mode);
+		b = tc_lookup(&v->tc, v->eip, phys, v->mode);
 	if (b)
 		return b;
 	for (int attempt = 0; attempt < 2; attempt++) {
@@ -525,7 +480,10 @@ static struct tc_block *get_block(struct vcpu *v, bool single, struct vm_exit *x
 		tc_flush(&v->tc);
 		v->last_exit = NULL;
 	}
-	if (!b && fetch_fault) {
+	if (!b && fetch_fault && v->fetch_pf) {
+		v->cr2 = v->fetch_cr2;
+		vcpu_fault(v, EXC_PF, true, v->fetch_err);
+	} else if (!b && fetch_fault) {
 		/* Unassigned memory fetches as 0xFF bytes: FF FF is an invalid opcode. */
 		vcpu_fault(v, EXC_UD, false, 0);
 	} else if (!b) {
@@ -536,20 +494,13 @@ static struct tc_block *get_block(struct vcpu *v, bool single, struct vm_exit *x
 	return b;
 }
 
-static void drop_sinks(struct vcpu *v)
-{
-	for (int i = 0; i < v->nsinks; i++)
-		smmu_view_unsink(&v->view, v->sinks[i]);
-	v->nsinks = 0;
-}
-
 /* Let inline sti/popf trap only while an interrupt is actually waiting. */
 static void update_irqwin(struct vcpu *v)
 {
 	bool want = vm_intr_pending(v->vm);
 
 	if (want != v->irqwin_armed) {
-		smmu_irqwin_arm(&v->view, want);
+		irqwin_arm(v, want);
 		v->irqwin_armed = want;
 	}
 }
@@ -568,7 +519,7 @@ static bool take_interrupt(struct vcpu *v)
 static int bt_run(struct engine *e, struct vm_exit *x)
 {
 	struct vcpu *v = &e->v;
-	bool single = false, ibl_fill = false;
+	bool single, ibl_fill = false;
 	uint64_t t_out = __rdtsc(), t_in;
 
 	complete_io(v);
@@ -580,11 +531,12 @@ static int bt_run(struct engine *e, struct vm_exit *x)
 			return shutdown_exit(v, x);
 		if (v->poll_armed || v->vm->ctl.stop != VM_RUNNING) {
 			v->poll_armed = 0;
-			smmu_poll_arm(&v->view, false);
+			poll_arm(v, false);
 			x->kind = VMEXIT_POLL;
 			return 0;
 		}
 		arm_timer(e, v->vm->next_deadline);
+		single = v->single_pending;
 		if (!single && take_interrupt(v))
 			continue;
 		update_irqwin(v);
@@ -603,7 +555,9 @@ static int bt_run(struct engine *e, struct vm_exit *x)
 			tc_ibl_insert(&v->tc, b);	/* the slot may hold a namesake */
 		ibl_fill = false;
 		v->last_exit = NULL;
-		single = false;
+		v->single_pending = false;
+		v->cur_view = smmu_view_for(&v->mmu, v->cpl);
+		v->bt.view_base = (uint64_t)(uintptr_t)v->cur_view->base;
 		v->bt.ibl_table = (uint64_t)(uintptr_t)v->tc.ibl[v->mode];
 		v->bt.exit_rec = 0;
 		v->fault = VF_NONE;
@@ -614,11 +568,12 @@ static int bt_run(struct engine *e, struct vm_exit *x)
 		t_out = __rdtsc();
 		v->st.cycles_tc += t_out - t_in;
 		v->intr_shadow = false;
-		if (v->nsinks && v->fault != VF_SEGV)
-			drop_sinks(v);
+		/* A step that completed (or failed other than on memory) closes what it opened. */
+		if ((v->nopen || v->nsinks) && v->fault != VF_SEGV)
+			umem_step_done(v);
 
 		if (v->fault != VF_NONE) {
-			if (handle_fault(v, x, &single))
+			if (handle_fault(v, x))
 				return 0;
 			continue;
 		}
@@ -679,7 +634,10 @@ static void bt_print_stats(struct engine *e, FILE *o)
 		if (v->st.callouts[i])
 			fprintf(o, "  callouts: %-12s %10llu\n", bt_op_name(i),
 				(unsigned long long)v->st.callouts[i]);
+	fprintf(o, "  hidden faults in the signal handler %llu\n",
+		(unsigned long long)v->st.hidden_in_handler);
 	tc_print_stats(&v->tc, o);
+	smmu_print_stats(&v->mmu, o);
 }
 
 const struct engine_ops bt_engine_ops = {

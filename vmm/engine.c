@@ -9,6 +9,7 @@
  * of pretending.  bt-kmod needs bt86.ko, kvm needs /dev/kvm.
  */
 extern const struct engine_ops bt_engine_ops;
+extern const struct engine_ops kvm_engine_ops;
 
 static const struct {
 	const char *name;
@@ -16,7 +17,7 @@ static const struct {
 } engines[] = {
 	{ "bt", &bt_engine_ops },
 	{ "bt-kmod", NULL },
-	{ "kvm", NULL },
+	{ "kvm", &kvm_engine_ops },
 };
 
 const struct engine_ops *engine_find(const char *name)

@@ -31,6 +31,8 @@ static void usage(FILE *out)
 "      --stats             print machine and engine statistics at exit\n"
 "      --trace-tc          print every translated block: guest code beside its\n"
 "                          translation (bt engines)\n"
+"      --trace-mmu         print every shadow-MMU event: hidden and true page\n"
+"                          faults, trace writes, address-space switches (bt)\n"
 "      --debug-io          log accesses to ports and addresses no device claims\n"
 "  -q, --quiet             print only errors (guest output is unaffected)\n"
 "  -h, --help              this text\n"
@@ -65,7 +67,7 @@ static int parse_serial(const char *s, struct vm_config *cfg)
 
 enum {
 	OPT_APPEND = 256, OPT_INITRD, OPT_ENGINE, OPT_STATS, OPT_SERIAL, OPT_DISK,
-	OPT_TRACE_TC, OPT_DEBUG_IO,
+	OPT_TRACE_TC, OPT_TRACE_MMU, OPT_DEBUG_IO,
 };
 
 static const struct option run_opts[] = {
@@ -77,6 +79,7 @@ static const struct option run_opts[] = {
 	{ "serial",   required_argument, NULL, OPT_SERIAL },
 	{ "disk",     required_argument, NULL, OPT_DISK },
 	{ "trace-tc", no_argument,       NULL, OPT_TRACE_TC },
+	{ "trace-mmu", no_argument,      NULL, OPT_TRACE_MMU },
 	{ "debug-io", no_argument,       NULL, OPT_DEBUG_IO },
 	{ "quiet",    no_argument,       NULL, 'q' },
 	{ "help",     no_argument,       NULL, 'h' },
@@ -138,6 +141,9 @@ static int cmd_run(int argc, char **argv)
 			break;
 		case OPT_TRACE_TC:
 			cfg.trace_tc = true;
+			break;
+		case OPT_TRACE_MMU:
+			cfg.trace_mmu = true;
 			break;
 		case OPT_DEBUG_IO:
 			cfg.debug_io = true;

@@ -86,6 +86,7 @@ struct bt_insn {
 	bool vex;		/* VEX/EVEX/XOP: not in the virtual CPU's model */
 	bool is_branch;		/* any control transfer */
 	bool fpu_sse;		/* x87/MMX/SSE: state kept across callouts */
+	bool x87;		/* x87 (not SSE): #NM rather than #UD under CR0.EM */
 	int memop;		/* index of the memory operand, or -1 */
 	uint32_t target;	/* for relative branches: absolute target EIP */
 	struct bt_opnd opnd[BT_MAX_OPNDS];

@@ -31,6 +31,8 @@ struct bt_cpu {
 	uint8_t vif;		/* 0x460 virtual EFLAGS.IF: cli/sti/popf write it inline */
 	uint8_t pad[15];
 	uint8_t if_of_byte1[256];	/* 0x470 EFLAGS bits 8-15 -> IF, for inline popf */
+	uint64_t poll_page;	/* 0x570 read at every block entry; PROT_NONE = leave */
+	uint64_t irqwin_page;	/* 0x578 read after sti/popf; PROT_NONE = IRQ waiting */
 };
 
 #define BTC_GPR		0x00
@@ -47,16 +49,15 @@ struct bt_cpu {
 #define BTC_VIF		0x460
 #define BTC_IFTAB	0x470
 #define BTC_VFLAGS	0x5c
+#define BTC_POLL	0x570
+#define BTC_IRQWIN	0x578
 
 /* EFLAGS bits kept in the host RFLAGS while translated code runs. */
 #define BT_HOST_FLAGS	0x0cd5	/* CF PF AF ZF SF DF OF */
 /* Virtual EFLAGS bits popf/iret may set, kept in bt_cpu.vflags (IF is vif). */
 #define BT_VFLAGS_MASK	0x00247100	/* TF IOPL NT AC ID */
 
-/* The 4 KiB page below every view base; PROT_NONE when an exit is wanted. */
-#define BT_POLL_OFFSET	(-4096)
-/* The page below that: PROT_NONE while an interrupt waits for guest IF=1. */
-#define BT_IRQWIN_OFFSET	(-8192)
+
 
 enum tc_exit_kind {
 	TC_EXIT_BRANCH,		/* direct branch to eip: chainable */
@@ -119,6 +120,7 @@ struct bt_mode {
 	uint8_t cpl;
 	uint8_t cs32;		/* CS.D: only 32-bit code is translated */
 	uint8_t ss32;
+	uint8_t fpu_trap;	/* CR0.TS or CR0.EM: x87/SSE instructions go to the monitor */
 };
 
 /*
@@ -135,12 +137,13 @@ struct tc_host {
 
 #define TC_MAX_MODES	32
 #define TC_IBL_SIZE	65536	/* indexed by the low 16 bits of the target EIP */
+#define TC_IBL_TRACK	4096	/* slots remembered for a cheap IBL flush */
 
 struct tc_stats {
 	uint64_t blocks, insns, guest_bytes, host_bytes;
 	uint64_t flushes, invalidations, smc_pages;
 	uint64_t chains, unchains;
-	uint64_t exits_chainable, exits_callout, ibl_misses;
+	uint64_t exits_chainable, exits_callout, ibl_misses, ibl_flushes;
 	uint64_t callouts[BT_NR_OPS];	/* by instruction class */
 	uint64_t translated[BT_NR_OPS];	/* inline translations by class */
 	uint64_t translate_ns;
@@ -162,6 +165,9 @@ struct tc {
 	uint64_t *ibl[TC_MAX_MODES];
 	int nmodes;
 	uint32_t glue_miss_off;	/* TC offset of the IBL-miss trampoline */
+	uint32_t *ibl_used;	/* (mode << 16 | slot) filled since the last IBL flush */
+	uint32_t nibl_used;	/* > TC_IBL_TRACK: too many, flush everything */
+	bool chain_same_page;	/* paging on: link only within the source's linear page */
 	struct tc_host host;
 	bool trace;		/* --trace-tc */
 	struct tc_stats st;
@@ -203,6 +209,11 @@ const struct tc_map *tc_find_insn(struct tc *tc, const struct tc_block *b, uint6
 void tc_insert(struct tc *tc, struct tc_block *b);
 void tc_unhash(struct tc *tc, struct tc_block *b);
 void tc_ibl_insert(struct tc *tc, struct tc_block *b);
+/*
+ * Forget every IBL entry: with paging on, an entry names a block by EIP
+ * alone, so a CR3 write or a changed mapping must clear them.
+ */
+void tc_ibl_flush(struct tc *tc);
 
 static inline uint8_t *tc_rx(const struct tc *tc, uint32_t off)
 {

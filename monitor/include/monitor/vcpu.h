@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "bt/tc.h"
-#include "shadowmmu/view.h"
+#include "shadowmmu/smmu.h"
 #include "vmm/cpu.h"
 #include "vmm/engine.h"
 
@@ -41,6 +41,7 @@ struct vcpu_stats {
 	uint64_t exceptions[32], interrupts, smc_faults, mmio, host_timer_signals;
 	uint64_t unassigned;		/* accesses to physical memory nothing decodes */
 	uint64_t cycles_tc, cycles_monitor;	/* TSC cycles inside / outside tc_enter */
+	uint64_t hidden_in_handler;		/* filled without leaving the TC */
 	uint64_t callouts[BT_NR_OPS];	/* executed, by instruction class */
 };
 
@@ -67,7 +68,24 @@ struct vcpu {
 
 	struct vm *vm;
 	struct tc tc;
-	struct smmu_view view;
+	struct smmu mmu;
+	struct smmu_view *cur_view;	/* the view translated code runs on now */
+	uint8_t *ctl_pages;		/* poll page, then interrupt-window page */
+
+	/* a #PF raised by the monitor's own guest-memory access */
+	struct {
+		bool pending;
+		uint32_t cr2, err;
+	} pf;
+	bool fetch_pf;			/* the last code fetch page-faulted */
+	uint32_t fetch_cr2, fetch_err;
+
+	/* traced frames opened for one step, with their contents before it */
+	struct {
+		uint32_t lin, phys;
+		uint32_t old[1024];
+	} open[2];
+	int nopen;
 
 	/* a port-I/O exit in flight: completed at the next run */
 	struct {
@@ -84,8 +102,11 @@ struct vcpu {
 	enum vcpu_fault fault;
 	uint64_t fault_addr;
 	bool fault_write;
+	enum smmu_fault segv;		/* what the shadow MMU made of a view fault */
+	uint32_t segv_err, segv_phys;
 	struct tc_exit *last_exit;	/* chainable exit to link at the next lookup */
 	bool irqwin_armed;
+	bool single_pending;		/* next block is one instruction (a step) */
 	uint8_t irqwin_shadow;		/* the window probe followed an sti */
 	uint32_t sinks[4];		/* unassigned pages backed for the current step */
 	int nsinks;
@@ -102,9 +123,32 @@ static inline uint32_t vcpu_eflags(const struct vcpu *v)
 
 void vcpu_set_eflags(struct vcpu *v, uint32_t val);
 
-/* Guest linear memory (paging off: physical).  0, or -1 for non-RAM. */
+/*
+ * Guest linear memory as an instruction at the current CPL would access it
+ * (sys: an implicit supervisor access, e.g. descriptor tables, the TSS, the
+ * IDT).  Returns 0, or -1 when the access page-faults: the #PF is recorded
+ * in v->pf for the caller to raise (mon_emulate does).  Memory that is not
+ * RAM reads as all ones and drops writes.
+ */
 int vcpu_read(struct vcpu *v, uint32_t lin, void *buf, uint32_t len);
 int vcpu_write(struct vcpu *v, uint32_t lin, const void *buf, uint32_t len);
+int vcpu_sysread(struct vcpu *v, uint32_t lin, void *buf, uint32_t len);
+int vcpu_syswrite(struct vcpu *v, uint32_t lin, const void *buf, uint32_t len);
+
+/* Raise the #PF recorded in v->pf (CR2 and error code); true if there was one. */
+bool vcpu_raise_pending_pf(struct vcpu *v);
+
+/* New CR0/CR3/CR4 values: tell the shadow MMU and the translator. */
+void vcpu_set_control(struct vcpu *v, uint32_t cr0, uint32_t cr3, uint32_t cr4);
+
+/* uworld memory glue (monitor/umem.c). */
+size_t umem_fetch(void *opaque, uint32_t lin, uint8_t *buf, size_t n, uint32_t *phys);
+void umem_code_page(void *opaque, uint32_t phys_page, bool has_code);
+/* A host fault in the view at lin: 0 to go on (maybe with a step), 1 with x filled. */
+int umem_fault(struct vcpu *v, uint32_t lin, bool write, enum smmu_fault kind, uint32_t err,
+	       uint32_t phys, struct vm_exit *x);
+/* After a one-instruction step: close traced frames and sink pages it opened. */
+void umem_step_done(struct vcpu *v);
 
 /*
  * Deliver an exception or interrupt through the guest IDT, with the return

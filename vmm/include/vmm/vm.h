@@ -36,6 +36,7 @@ struct vm_config {
 	bool quiet;
 	bool debug_io;
 	bool trace_tc;			/* print each translated block */
+	bool trace_mmu;			/* print each shadow-MMU event */
 };
 
 struct vm {

@@ -1,0 +1,248 @@
+/*
+ * umem.c - guest memory for the uworld monitor: the monitor's own accesses
+ * (through the guest's page tables when paging is on), code fetch for the
+ * translator, and what to do about a host fault in a view: fill a shadow
+ * entry, reflect a #PF, emulate a write to a traced frame, or step over
+ * memory that is not RAM.
+ *
+ * Writes to traced frames are emulated by *opening* the frame for exactly
+ * one guest instruction: its old contents are saved, the faulting view maps
+ * it writable, the instruction runs as a one-instruction block, and then
+ * the frame is closed again and the shadow MMU drops the entries whose
+ * guest PTEs changed.  Every store form (mov, xchg, cmpxchg, lock or/and,
+ * bts, rep stos...) is handled the same way, because the CPU does the store.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "monitor/vcpu.h"
+#include "vmm/vm.h"
+
+static unsigned access_of(const struct vcpu *v, bool write, bool sys)
+{
+	return (write ? WALK_WRITE : 0) | (!sys && v->cpl == 3 ? WALK_USER : 0);
+}
+
+/* One page-bounded piece of an access; returns -1 on #PF. */
+static int access_piece(struct vcpu *v, uint32_t lin, uint8_t *buf, uint32_t len, bool write,
+			bool sys)
+{
+	uint32_t phys, err;
+	struct guest_ram *ram = &v->vm->ram;
+
+	if (smmu_translate(&v->mmu, lin, access_of(v, write, sys), &phys, &err) < 0) {
+		if (!v->pf.pending) {
+			v->pf.pending = true;
+			v->pf.cr2 = lin;
+			v->pf.err = err;
+		}
+		if (!write)
+			memset(buf, 0, len);
+		return -1;
+	}
+	if (!write) {
+		if (ram_read(ram, phys, buf, len) < 0)
+			memset(buf, 0xff, len);	/* unassigned: all ones */
+		return 0;
+	}
+	if (!ram_ptr(ram, phys, len))
+		return 0;			/* dropped, like a write to nothing */
+	if (smmu_frame_traced(&v->mmu, phys)) {
+		static uint32_t old[1024];
+
+		memcpy(old, ram->host + (phys & ~0xfffu), 4096);
+		ram_write(ram, phys, buf, len);
+		if (tc_page_has_code(&v->tc, phys))
+			tc_invalidate_phys(&v->tc, phys & ~0xfffu, 4096);
+		if (smmu_frame_written(&v->mmu, phys, old))
+			tc_ibl_flush(&v->tc);
+		return 0;
+	}
+	ram_write(ram, phys, buf, len);
+	return 0;
+}
+
+static int access(struct vcpu *v, uint32_t lin, uint8_t *buf, uint32_t len, bool write, bool sys)
+{
+	int r = 0;
+
+	while (len) {
+		uint32_t n = 4096 - (lin & 0xfff);
+
+		if (n > len)
+			n = len;
+		if (access_piece(v, lin, buf, n, write, sys) < 0)
+			r = -1;
+		lin += n;
+		buf += n;
+		len -= n;
+	}
+	return r;
+}
+
+int vcpu_read(struct vcpu *v, uint32_t lin, void *buf, uint32_t len)
+{
+	return access(v, lin, buf, len, false, false);
+}
+
+int vcpu_write(struct vcpu *v, uint32_t lin, const void *buf, uint32_t len)
+{
+	return access(v, lin, (uint8_t *)buf, len, true, false);
+}
+
+int vcpu_sysread(struct vcpu *v, uint32_t lin, void *buf, uint32_t len)
+{
+	return access(v, lin, buf, len, false, true);
+}
+
+int vcpu_syswrite(struct vcpu *v, uint32_t lin, const void *buf, uint32_t len)
+{
+	return access(v, lin, (uint8_t *)buf, len, true, true);
+}
+
+bool vcpu_raise_pending_pf(struct vcpu *v)
+{
+	if (!v->pf.pending)
+		return false;
+	v->pf.pending = false;
+	v->cr2 = v->pf.cr2;
+	vcpu_fault(v, EXC_PF, true, v->pf.err);
+	return true;
+}
+
+void vcpu_set_control(struct vcpu *v, uint32_t cr0, uint32_t cr3, uint32_t cr4)
+{
+	bool was_paging = v->mmu.paging, cr3_changed = cr3 != v->cr3;
+
+	v->cr0 = cr0;
+	v->cr3 = cr3;
+	v->cr4 = cr4;
+	smmu_set_control(&v->mmu, cr0, cr3, cr4);
+	if (was_paging != v->mmu.paging) {
+		/* Chains made under one regime are wrong under the other. */
+		tc_flush(&v->tc);
+		v->last_exit = NULL;
+	} else if (cr3_changed && v->mmu.paging) {
+		tc_ibl_flush(&v->tc);
+	}
+	v->tc.chain_same_page = v->mmu.paging;
+}
+
+size_t umem_fetch(void *opaque, uint32_t lin, uint8_t *buf, size_t n, uint32_t *phys)
+{
+	struct vcpu *v = opaque;
+	struct guest_ram *ram = &v->vm->ram;
+	size_t got = 0;
+
+	v->fetch_pf = false;
+	while (got < n) {
+		uint32_t p, err, l = lin + (uint32_t)got;
+		size_t chunk = 4096 - (l & 0xfff);
+
+		if (chunk > n - got)
+			chunk = n - got;
+		if (smmu_translate(&v->mmu, l, access_of(v, false, false), &p, &err) < 0) {
+			if (got == 0) {
+				v->fetch_pf = true;
+				v->fetch_cr2 = l;
+				v->fetch_err = err;
+			}
+			break;
+		}
+		if (!ram_ptr(ram, p, chunk))
+			break;			/* not RAM: the caller sees no bytes */
+		if (got == 0)
+			*phys = p;
+		memcpy(buf + got, ram->host + p, chunk);
+		got += chunk;
+	}
+	return got;
+}
+
+void umem_code_page(void *opaque, uint32_t phys_page, bool has_code)
+{
+	struct vcpu *v = opaque;
+
+	smmu_trace_code(&v->mmu, phys_page, has_code);
+}
+
+/* Map a traced frame writable in the current view for one instruction. */
+static int open_frame(struct vcpu *v, uint32_t lin, uint32_t phys)
+{
+	int i;
+
+	for (i = 0; i < v->nopen; i++)
+		if (v->open[i].phys == (phys & ~0xfffu))
+			break;
+	if (i == 2)
+		return -1;
+	if (i == v->nopen) {
+		v->open[i].phys = phys & ~0xfffu;
+		v->open[i].lin = lin & ~0xfffu;
+		memcpy(v->open[i].old, v->vm->ram.host + v->open[i].phys, 4096);
+		v->nopen++;
+	}
+	return smmu_view_map(v->cur_view, lin, phys, PROT_READ | PROT_WRITE);
+}
+
+void umem_step_done(struct vcpu *v)
+{
+	bool ibl = false;
+
+	for (int i = 0; i < v->nopen; i++) {
+		smmu_view_protect(v->cur_view, v->open[i].lin, true);
+		if (smmu_frame_written(&v->mmu, v->open[i].phys, v->open[i].old))
+			ibl = true;
+	}
+	v->nopen = 0;
+	if (ibl)
+		tc_ibl_flush(&v->tc);
+	for (int i = 0; i < v->nsinks; i++)
+		smmu_view_unsink(v->cur_view, v->sinks[i]);
+	v->nsinks = 0;
+}
+
+static int fault_error(struct vcpu *v, struct vm_exit *x, const char *what, uint32_t lin)
+{
+	x->kind = VMEXIT_ERROR;
+	snprintf(x->error, sizeof(x->error), "%s at 0x%08x (eip 0x%08x)", what, lin, v->eip);
+	return 1;
+}
+
+int umem_fault(struct vcpu *v, uint32_t lin, bool write, enum smmu_fault kind, uint32_t err,
+	       uint32_t phys, struct vm_exit *x)
+{
+	(void)write;
+	switch (kind) {
+	case SMMU_FILLED:
+		return 0;
+	case SMMU_GUEST_PF:
+		v->cr2 = lin;
+		vcpu_fault(v, EXC_PF, true, err);
+		return 0;
+	case SMMU_TRACED:
+		if (tc_page_has_code(&v->tc, phys)) {
+			/* Self-modifying code: the blocks go, the page stops being code. */
+			v->st.smc_faults++;
+			tc_invalidate_phys(&v->tc, phys & ~0xfffu, 4096);
+			v->last_exit = NULL;
+		}
+		if (smmu_frame_traced(&v->mmu, phys) && open_frame(v, lin, phys) < 0)
+			return fault_error(v, x, "cannot open a traced page for writing", lin);
+		v->single_pending = true;
+		return 0;
+	case SMMU_NOT_RAM:
+		if (io_find(&v->vm->mmio, phys))
+			return fault_error(v, x, "MMIO access (not implemented yet)", lin);
+		/* Nothing decodes this address: back it for one step, then take it away. */
+		v->st.unassigned++;
+		if (v->nsinks == 4 || smmu_view_sink(v->cur_view, lin) < 0)
+			return fault_error(v, x, "cannot complete an access to unassigned memory",
+					   lin);
+		v->sinks[v->nsinks++] = lin;
+		v->single_pending = true;
+		return 0;
+	}
+	return 0;
+}
