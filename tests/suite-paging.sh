@@ -6,6 +6,9 @@
 # no FAIL line.  Until the bt engine has its shadow MMU, bt86 stops a guest
 # that sets CR0.PG with a VMM error (status 4, message mentioning paging):
 # such runs are listed as SKIP and not counted, as are runs with no engine.
+# A row with the extra arg --xfail-bt marks a known bt86 bug (explained in a
+# comment above the row): a failing bt run is listed as XFAIL and not
+# counted; a passing one is XPASS and counts (time to drop the marker).
 # Usage: tests/suite-paging.sh [NAME...]   (default: every guest listed)
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -19,6 +22,7 @@ BT86_NO_ENGINE=8	# BT86_EXIT_NOENGINE
 pass=0
 fail=0
 skip=0
+xfail=0
 
 mklog=$(mktemp)
 if ! make --no-print-directory -s paging-samples >"$mklog" 2>&1; then
@@ -76,6 +80,7 @@ while read -r name want to rest; do
 
 	mem=128M
 	append=""
+	xfail_bt=false
 	read -r -a args <<<"${rest:-}"
 	i=0
 	while [ "$i" -lt ${#args[@]} ]; do
@@ -83,6 +88,9 @@ while read -r name want to rest; do
 		-m)
 			mem=${args[$((i + 1))]:-}
 			i=$((i + 2)) ;;
+		--xfail-bt)
+			xfail_bt=true
+			i=$((i + 1)) ;;
 		--append)
 			append="${args[*]:$((i + 1))}"
 			i=${#args[@]} ;;
@@ -125,9 +133,21 @@ while read -r name want to rest; do
 		skip=$((skip + 1))
 		continue
 	fi
+	if $xfail_bt; then
+		if [ "$st" -eq "$want" ] && ! grep -q '^FAIL' "$log"; then
+			echo "XPASS bt/$label (known bug fixed? drop --xfail-bt in $CFG)"
+			pass=$((pass + 1))
+		else
+			echo "XFAIL bt/$label (known bt86 bug, see $CFG; exit status $st)"
+			grep '^FAIL' "$log" | sed 's/^/    | /' | head -n 5
+			xfail=$((xfail + 1))
+		fi
+		continue
+	fi
 	check "bt/$label" "$st" "$want" "$to"
 done <"$CFG"
 
 [ "$skip" -ne 0 ] && echo "($skip runs skipped)"
+[ "$xfail" -ne 0 ] && echo "($xfail known bt86 failures)"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
