@@ -779,6 +779,11 @@ struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool single
 		} else {
 			phys_last = phys + in->len - 1;
 		}
+		if (!single && in->has_mem && in->memop >= 0 && in->opnd[in->memop].write &&
+		    tc->host.hot_store && tc->host.hot_store(tc->host.opaque, phys)) {
+			in->op = BT_HOT_STORE;
+			tc->st.hot_stores++;
+		}
 		memset(m, 0, sizeof(*m));
 		m->host_off = (uint16_t)(x.e.off - b->code_off);
 		m->guest_off = (uint16_t)(cur - eip);

@@ -253,6 +253,7 @@ int bt_decode(const uint8_t *code, size_t avail, uint32_t eip, struct bt_insn *i
 	in->has_seg_override = zi.attributes & ZYDIS_ATTRIB_HAS_SEGMENT;
 	in->privileged = zi.attributes & ZYDIS_ATTRIB_IS_PRIVILEGED;
 	in->agen = zi.mnemonic == ZYDIS_MNEMONIC_LEA;
+	in->is_mov = zi.mnemonic == ZYDIS_MNEMONIC_MOV;
 	in->vex = zi.attributes & (ZYDIS_ATTRIB_HAS_VEX | ZYDIS_ATTRIB_HAS_EVEX |
 				   ZYDIS_ATTRIB_HAS_XOP | ZYDIS_ATTRIB_HAS_MVEX);
 	in->is_branch = zi.meta.category == ZYDIS_CATEGORY_COND_BR ||
@@ -400,7 +401,7 @@ static const char *const op_names[BT_NR_OPS] = {
 	[BT_AAA] = "aaa", [BT_AAS] = "aas", [BT_DAA] = "daa", [BT_DAS] = "das",
 	[BT_AAM] = "aam", [BT_AAD] = "aad", [BT_BOUND] = "bound", [BT_SALC] = "salc",
 	[BT_XLAT] = "xlat", [BT_MOVS] = "movs", [BT_STOS] = "stos", [BT_LODS] = "lods",
-	[BT_CMPS] = "cmps", [BT_SCAS] = "scas",
+	[BT_CMPS] = "cmps", [BT_SCAS] = "scas", [BT_HOT_STORE] = "traced-store",
 };
 
 const char *bt_op_name(enum bt_op op)

@@ -600,6 +600,14 @@ static int emulate_one(struct vcpu *v, const struct bt_insn *in, struct vm_exit 
 		return v->shutdown ? EMU_STOP : EMU_CONTINUE;
 	case BT_JMP_FAR: case BT_CALL_FAR: case BT_RET_FAR: case BT_IRET:
 		return emu_far(v, in, x);
+	case BT_HOT_STORE:
+		if (umem_emulate_store(v, in) < 0) {
+			x->kind = VMEXIT_ERROR;
+			snprintf(x->error, sizeof(x->error), "cannot emulate the traced store at "
+				 "eip 0x%08x", in->eip);
+			return EMU_STOP;
+		}
+		return EMU_CONTINUE;
 	default:
 		break;
 	}

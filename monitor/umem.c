@@ -16,7 +16,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "monitor/vcpu.h"
+#include "monitor/emul.h"
 #include "vmm/vm.h"
 
 static unsigned access_of(const struct vcpu *v, bool write, bool sys)
@@ -203,6 +203,123 @@ void umem_step_done(struct vcpu *v)
 	v->nsinks = 0;
 }
 
+#define ADAPT_THRESHOLD	3	/* trace faults before an instruction becomes a callout */
+
+static uint32_t adapt_slot(uint32_t phys)
+{
+	return (phys * 0x9e3779b1u) >> 24;
+}
+
+bool umem_hot_store(void *opaque, uint32_t phys)
+{
+	struct vcpu *v = opaque;
+	uint32_t i = adapt_slot(phys);
+
+	return v->adapt[i].hot && v->adapt[i].phys == phys;
+}
+
+/*
+ * "Innocent until proven guilty": an instruction that keeps writing traced
+ * page tables is retranslated into a callout that does the store without a
+ * host fault.  Its blocks are dropped so the next translation sees it.
+ */
+static void note_trace_fault(struct vcpu *v)
+{
+	uint32_t phys, err, i;
+
+	if (smmu_translate(&v->mmu, v->eip + v->seg[S_CS].base, v->cpl == 3 ? WALK_USER : 0,
+			   &phys, &err) < 0)
+		return;
+	i = adapt_slot(phys);
+	if (v->adapt[i].phys != phys) {
+		v->adapt[i].phys = phys;
+		v->adapt[i].faults = 0;
+		v->adapt[i].hot = false;
+	}
+	if (++v->adapt[i].faults == ADAPT_THRESHOLD) {
+		v->adapt[i].hot = true;
+		v->st.adaptive_retranslations++;
+		tc_invalidate_phys(&v->tc, phys & ~0xfffu, 4096);
+		v->last_exit = NULL;
+	}
+}
+
+#define ADAPT_ACQUIT	64	/* untraced stores in a row before going native again */
+
+/*
+ * The other direction: a store that has stopped hitting traces (the page
+ * tables it wrote were freed) goes back to native translation.  Returns
+ * true when that just happened.
+ */
+static bool acquitted(struct vcpu *v, const struct bt_insn *in)
+{
+	uint32_t phys, err, i;
+
+	if (smmu_translate(&v->mmu, in->eip + v->seg[S_CS].base, v->cpl == 3 ? WALK_USER : 0,
+			   &phys, &err) < 0)
+		return false;
+	i = adapt_slot(phys);
+	if (v->adapt[i].phys != phys || !v->adapt[i].hot)
+		return false;
+	if (++v->adapt[i].faults < ADAPT_THRESHOLD + ADAPT_ACQUIT)
+		return false;
+	v->adapt[i].hot = false;
+	v->adapt[i].faults = 0;
+	tc_invalidate_phys(&v->tc, phys & ~0xfffu, 4096);
+	v->last_exit = NULL;
+	return true;
+}
+
+int umem_emulate_store(struct vcpu *v, const struct bt_insn *in)
+{
+	const struct bt_opnd *dst = &in->opnd[in->memop];
+	uint32_t lin = emu_lin(v, &dst->mem), phys, err, size = dst->size;
+	struct guest_ram *ram = &v->vm->ram;
+
+	if (smmu_translate(&v->mmu, lin, WALK_WRITE | (v->cpl == 3 ? WALK_USER : 0), &phys,
+			   &err) < 0) {
+		v->cr2 = lin;
+		vcpu_fault(v, EXC_PF, true, err);
+		return 0;
+	}
+	if (!ram_ptr(ram, phys, size)) {
+		v->single_pending = true;	/* not RAM: step over it with a sink page */
+		return 0;
+	}
+	if (!smmu_frame_traced(&v->mmu, phys) && acquitted(v, in)) {
+		v->single_pending = true;	/* retranslated natively; this once, step */
+		return 0;
+	}
+	if (in->is_mov && in->memop == 0 && (phys & 0xfff) + size <= 4096 &&
+	    (in->opnd[1].kind == BT_OPND_REG || in->opnd[1].kind == BT_OPND_IMM) &&
+	    (size == 1 || size == 2 || size == 4)) {
+		static uint32_t old[1024];
+		uint32_t val = in->opnd[1].kind == BT_OPND_IMM ? in->opnd[1].imm :
+			       emu_gpr(v, &in->opnd[1].reg);
+
+		if (!smmu_frame_traced(&v->mmu, phys)) {
+			memcpy(ram->host + phys, &val, size);
+			v->eip = in->eip + in->len;
+			return 0;
+		}
+		memcpy(old, ram->host + (phys & ~0xfffu), 4096);
+		memcpy(ram->host + phys, &val, size);
+		if (tc_page_has_code(&v->tc, phys))
+			tc_invalidate_phys(&v->tc, phys & ~0xfffu, 4096);
+		if (smmu_frame_written(&v->mmu, phys, old))
+			tc_ibl_flush(&v->tc);
+		v->mmu.st.adaptive_stores++;
+		v->eip = in->eip + in->len;
+		return 0;
+	}
+	/* Other forms (xchg, cmpxchg, lock or...): open the frame, step the CPU over it. */
+	if (open_frame(v, lin, phys) < 0)
+		return -1;
+	v->mmu.st.adaptive_stores++;
+	v->single_pending = true;
+	return 0;
+}
+
 static int fault_error(struct vcpu *v, struct vm_exit *x, const char *what, uint32_t lin)
 {
 	x->kind = VMEXIT_ERROR;
@@ -222,6 +339,8 @@ int umem_fault(struct vcpu *v, uint32_t lin, bool write, enum smmu_fault kind, u
 		vcpu_fault(v, EXC_PF, true, err);
 		return 0;
 	case SMMU_TRACED:
+		if (!tc_page_has_code(&v->tc, phys))
+			note_trace_fault(v);
 		if (tc_page_has_code(&v->tc, phys)) {
 			/* Self-modifying code: the blocks go, the page stops being code. */
 			v->st.smc_faults++;

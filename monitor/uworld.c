@@ -314,6 +314,7 @@ static struct engine *bt_create(struct vm *vm)
 	v->bt.irqwin_page = (uint64_t)(uintptr_t)v->ctl_pages + 4096;
 	host.fetch = umem_fetch;
 	host.code_page = umem_code_page;
+	host.hot_store = umem_hot_store;
 	host.opaque = v;
 	if (tc_create(&v->tc, TC_SIZE, vm->ram.size, &host) < 0) {
 		bt86_error("bt: cannot create the translation cache: %s", strerror(errno));
@@ -636,6 +637,8 @@ static void bt_print_stats(struct engine *e, FILE *o)
 				(unsigned long long)v->st.callouts[i]);
 	fprintf(o, "  hidden faults in the signal handler %llu\n",
 		(unsigned long long)v->st.hidden_in_handler);
+	fprintf(o, "  adaptive retranslations %8llu (stores that kept hitting traces)\n",
+		(unsigned long long)v->st.adaptive_retranslations);
 	tc_print_stats(&v->tc, o);
 	smmu_print_stats(&v->mmu, o);
 }

@@ -477,6 +477,19 @@ static void unmap_both(struct smmu *m, struct smmu_space *s, uint32_t page)
 	unmap_page(m, s, SMMU_USER, page);
 }
 
+static bool ptuser_live(struct smmu *m, const struct smmu_ptuser *n, uint32_t pt)
+{
+	const struct smmu_space *s = &m->space[n->space];
+	uint32_t pde;
+
+	if (!s->used || s->gen != n->gen)
+		return false;
+	if (ram_read(m->ram, s->cr3 + n->pde * 4u, &pde, 4) < 0)
+		return false;
+	return (pde & PTE_P) && !((pde & PTE_PS) && m->pg.pse) &&
+	       (pde & PTE_FRAME) == (pt & PTE_FRAME);
+}
+
 int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old)
 {
 	struct smmu_frame *fr = frame_of(m, phys);
@@ -487,12 +500,18 @@ int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old)
 		return 0;
 	m->st.trace_writes++;
 	if (fr->trace & SMMU_TRACE_PT) {
-		for (uint32_t u = fr->ptusers; u; u = m->ptu[u].next) {
-			struct smmu_ptuser *n = &m->ptu[u];
+		uint32_t *pp = &fr->ptusers;
+
+		while (*pp) {
+			struct smmu_ptuser *n = &m->ptu[*pp];
 			struct smmu_space *s = &m->space[n->space];
 
-			if (!s->used || s->gen != n->gen)
+			/* Still a user only if that space's PDE still points here. */
+			if (!ptuser_live(m, n, phys)) {
+				*pp = n->next;
 				continue;
+			}
+			pp = &n->next;
 			live++;
 			for (uint32_t i = 0; i < 1024; i++) {
 				if (old[i] == now[i])

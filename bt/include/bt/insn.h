@@ -32,6 +32,8 @@ enum bt_op {
 	BT_AAA, BT_AAS, BT_DAA, BT_DAS, BT_AAM, BT_AAD, BT_BOUND, BT_SALC, BT_XLAT,
 	/* string instructions, translated with a view-relative rsi/rdi */
 	BT_MOVS, BT_STOS, BT_LODS, BT_CMPS, BT_SCAS,
+	/* a store retranslated as a callout because it keeps hitting traces */
+	BT_HOT_STORE,
 	BT_NR_OPS
 };
 
@@ -83,6 +85,7 @@ struct bt_insn {
 	bool uses_esp;		/* esp/sp explicit or as an address register */
 	bool privileged;
 	bool agen;		/* lea: computes an address, touches no memory */
+	bool is_mov;		/* plain mov (the common page-table store) */
 	bool vex;		/* VEX/EVEX/XOP: not in the virtual CPU's model */
 	bool is_branch;		/* any control transfer */
 	bool fpu_sse;		/* x87/MMX/SSE: state kept across callouts */

@@ -132,6 +132,11 @@ struct tc_host {
 	size_t (*fetch)(void *opaque, uint32_t lin, uint8_t *buf, size_t n, uint32_t *phys);
 	/* First block on / last block off a guest-physical page. */
 	void (*code_page)(void *opaque, uint32_t phys_page, bool has_code);
+	/*
+	 * Should the memory-writing instruction at guest-physical phys become a
+	 * callout?  (Adaptive translation: it keeps hitting traced pages.)
+	 */
+	bool (*hot_store)(void *opaque, uint32_t phys);
 	void *opaque;
 };
 
@@ -144,6 +149,7 @@ struct tc_stats {
 	uint64_t flushes, invalidations, smc_pages;
 	uint64_t chains, unchains;
 	uint64_t exits_chainable, exits_callout, ibl_misses, ibl_flushes;
+	uint64_t hot_stores;	/* instructions retranslated as traced-store callouts */
 	uint64_t callouts[BT_NR_OPS];	/* by instruction class */
 	uint64_t translated[BT_NR_OPS];	/* inline translations by class */
 	uint64_t translate_ns;

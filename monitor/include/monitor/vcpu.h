@@ -42,6 +42,7 @@ struct vcpu_stats {
 	uint64_t unassigned;		/* accesses to physical memory nothing decodes */
 	uint64_t cycles_tc, cycles_monitor;	/* TSC cycles inside / outside tc_enter */
 	uint64_t hidden_in_handler;		/* filled without leaving the TC */
+	uint64_t adaptive_retranslations;	/* stores turned into callouts */
 	uint64_t callouts[BT_NR_OPS];	/* executed, by instruction class */
 };
 
@@ -86,6 +87,13 @@ struct vcpu {
 		uint32_t old[1024];
 	} open[2];
 	int nopen;
+
+	/* adaptive translation: stores that keep hitting traces, by guest-physical EIP */
+	struct {
+		uint32_t phys;
+		uint16_t faults;
+		bool hot;
+	} adapt[256];
 
 	/* a port-I/O exit in flight: completed at the next run */
 	struct {
@@ -149,6 +157,9 @@ int umem_fault(struct vcpu *v, uint32_t lin, bool write, enum smmu_fault kind, u
 	       uint32_t phys, struct vm_exit *x);
 /* After a one-instruction step: close traced frames and sink pages it opened. */
 void umem_step_done(struct vcpu *v);
+bool umem_hot_store(void *opaque, uint32_t phys);
+/* The callout for a store retranslated because it kept hitting traces. */
+int umem_emulate_store(struct vcpu *v, const struct bt_insn *in);
 
 /*
  * Deliver an exception or interrupt through the guest IDT, with the return
