@@ -86,7 +86,7 @@ static void page_remove(struct tc *tc, struct tc_block *b, uint32_t page)
 		tc->host.code_page(tc->host.opaque, page << 12, false);
 }
 
-static void invalidate_block(struct tc *tc, struct tc_block *b)
+void tc_invalidate_block(struct tc *tc, struct tc_block *b)
 {
 	uint64_t *slot = &tc->ibl[b->mode][b->eip & (TC_IBL_SIZE - 1)];
 
@@ -117,7 +117,7 @@ int tc_invalidate_phys(struct tc *tc, uint32_t phys, uint32_t len)
 			struct tc_block *next = b->page_next[which];
 
 			if (b->phys <= phys + len - 1 && phys <= b->phys_end) {
-				invalidate_block(tc, b);
+				tc_invalidate_block(tc, b);
 				n++;
 			}
 			b = next;

@@ -756,13 +756,16 @@ struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool single
 		}
 		if (b->ninsn == 0)
 			phys0 = phys;
-		if (bt_decode(code, avail, cur, in) < 0) {
+		int dr = bt_decode(code, avail, cur, in);
+
+		if (dr < 0) {
 			/* Undecodable, or cut short by the end of fetchable code. */
 			memset(in, 0, sizeof(*in));
 			in->eip = cur;
 			in->op = BT_UD;
 			in->len = 1;
 			in->memop = -1;
+			in->truncated = dr == -2;
 		}
 		/* Stay on one guest page, unless it is the block's only instruction. */
 		if (b->ninsn > 0 && ((lin & 0xfff) + in->len > 0x1000 ||

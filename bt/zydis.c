@@ -239,8 +239,14 @@ int bt_decode(const uint8_t *code, size_t avail, uint32_t eip, struct bt_insn *i
 	memset(in, 0, sizeof(*in));
 	in->memop = -1;
 	in->eip = eip;
-	if (ZYAN_FAILED(ZydisDecoderDecodeFull(&dec32, code, avail, &zi, zo)))
-		return -1;
+	{
+		ZyanStatus st = ZydisDecoderDecodeFull(&dec32, code, avail, &zi, zo);
+
+		if (st == ZYDIS_STATUS_NO_MORE_DATA)
+			return -2;
+		if (ZYAN_FAILED(st))
+			return -1;
+	}
 	in->len = zi.length;
 	memcpy(in->bytes, code, zi.length);
 	in->mnemonic = (uint16_t)zi.mnemonic;

@@ -344,6 +344,20 @@ static int emu_cpuid(struct vcpu *v, const struct bt_insn *in)
 	return EMU_CONTINUE;
 }
 
+/* Raise the #PF a fetch of the 15 bytes at lin would take; false if none. */
+static bool code_fetch_faults(struct vcpu *v, uint32_t lin)
+{
+	uint32_t phys, err, next = (lin + 15) & ~0xfffu;
+
+	if ((lin & ~0xfffu) == next)
+		return false;
+	if (smmu_translate(&v->mmu, next, v->cpl == 3 ? WALK_USER : 0, &phys, &err) == 0)
+		return false;
+	v->cr2 = next;
+	vcpu_fault(v, EXC_PF, true, err);
+	return true;
+}
+
 static int emu_pusha(struct vcpu *v, const struct bt_insn *in)
 {
 	int size = in->opsize;
@@ -577,7 +591,25 @@ static int emulate_one(struct vcpu *v, const struct bt_insn *in, struct vm_exit 
 	case BT_RDPMC:
 		vcpu_fault(v, EXC_GP, true, 0);		/* no performance counters */
 		return EMU_CONTINUE;
-	case BT_UD: case BT_SYSENTER: case BT_SYSEXIT: case BT_SYSCALL: case BT_SYSRET:
+	case BT_UD:
+		if (in->truncated) {
+			/*
+			 * The bytes ran out at a page the CPU could not fetch: that is a
+			 * #PF, and once the guest maps the page the instruction is whole.
+			 * Either way this translation is stale.
+			 */
+			uint32_t lin = in->eip + v->seg[S_CS].base, phys = 0;
+			uint8_t code[16];
+			size_t got = umem_fetch(v, lin, code, 15, &phys);
+
+			tc_invalidate_phys(&v->tc, phys & ~0xfffu, 4096);
+			v->last_exit = NULL;
+			if (got == 15 || code_fetch_faults(v, lin))
+				return EMU_CONTINUE;
+		}
+		vcpu_fault(v, EXC_UD, false, 0);
+		return EMU_CONTINUE;
+	case BT_SYSENTER: case BT_SYSEXIT: case BT_SYSCALL: case BT_SYSRET:
 		/* SEP is hidden from CPUID; the rest do not exist on a P6 in 32-bit mode. */
 		vcpu_fault(v, EXC_UD, false, 0);
 		return EMU_CONTINUE;

@@ -471,6 +471,16 @@ static struct tc_block *get_block(struct vcpu *v, bool single, struct vm_exit *x
 	}
 	if (!single)
 		b = tc_lookup(&v->tc, v->eip, phys, v->mode);
+	if (b && b->two_pages) {
+		/* Its second page may be mapped elsewhere now. */
+		uint32_t p2;
+
+		if (smmu_translate(&v->mmu, lin + b->glen - 1, v->cpl == 3 ? WALK_USER : 0, &p2,
+				   &err) < 0 || (p2 & ~0xfffu) != (b->phys_end & ~0xfffu)) {
+			tc_invalidate_block(&v->tc, b);
+			b = NULL;
+		}
+	}
 	if (b)
 		return b;
 	for (int attempt = 0; attempt < 2; attempt++) {

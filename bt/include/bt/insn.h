@@ -90,12 +90,16 @@ struct bt_insn {
 	bool is_branch;		/* any control transfer */
 	bool fpu_sse;		/* x87/MMX/SSE: state kept across callouts */
 	bool x87;		/* x87 (not SSE): #NM rather than #UD under CR0.EM */
+	bool truncated;		/* BT_UD because the bytes ran out, not because invalid */
 	int memop;		/* index of the memory operand, or -1 */
 	uint32_t target;	/* for relative branches: absolute target EIP */
 	struct bt_opnd opnd[BT_MAX_OPNDS];
 };
 
-/* Decode one 32-bit instruction at eip from code[0..avail). 0, or -1 if invalid/short. */
+/*
+ * Decode one 32-bit instruction at eip from code[0..avail).  0, -1 if
+ * invalid, -2 if it needs more bytes than avail.
+ */
 int bt_decode(const uint8_t *code, size_t avail, uint32_t eip, struct bt_insn *in);
 
 /*

@@ -204,6 +204,9 @@ bool tc_link(struct tc *tc, struct tc_exit *e, struct tc_block *to);
 /* Invalidate every block touching [phys, phys+len); returns how many died. */
 int tc_invalidate_phys(struct tc *tc, uint32_t phys, uint32_t len);
 
+/* Invalidate one block (unhash, unlink, off its pages and its IBL slot). */
+void tc_invalidate_block(struct tc *tc, struct tc_block *b);
+
 /* Does the guest-physical page hold translations? */
 bool tc_page_has_code(const struct tc *tc, uint32_t phys);
 
