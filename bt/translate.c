@@ -54,12 +54,33 @@ static struct tc_exit *new_exit(struct xl *x, enum tc_exit_kind kind, uint32_t e
 	return ex;
 }
 
-/* jmp (or jcc) to the stub of a new chainable exit; the stub comes at block end. */
+static void emit_poll_probe(struct xl *x);
+
+/*
+ * jmp (or jcc) to the stub of a new chainable exit; the stub comes at block
+ * end.  Every cycle of blocks has an edge to an address at or below the
+ * start of the block it leaves, so only those edges read the poll page
+ * (for a jcc: the condition is inverted around probe + jmp).
+ */
 static void exit_direct(struct xl *x, int cc, enum tc_exit_kind kind, uint32_t eip)
 {
 	struct tc_exit *ex = new_exit(x, kind, eip);
+	uint32_t skip = 0;
 
-	ex->jmp_off = cc < 0 ? emit_jmp32(&x->e, 0) : emit_jcc32(&x->e, cc, 0);
+	if (eip > x->b->eip) {
+		ex->jmp_off = cc < 0 ? emit_jmp32(&x->e, 0) : emit_jcc32(&x->e, cc, 0);
+		return;
+	}
+	if (cc >= 0) {
+		emit_u8(&x->e, (uint8_t)(0x70 | ((cc ^ 1) & 15)));	/* j!cc over */
+		skip = x->e.off;
+		emit_u8(&x->e, 0);
+	}
+	ex->probe_off = x->e.off;
+	emit_poll_probe(x);
+	ex->jmp_off = emit_jmp32(&x->e, 0);
+	if (cc >= 0)
+		x->e.rw[skip] = (uint8_t)(x->e.off - (skip + 1));
 }
 
 /* mov r11, &exit; jmp [r13 + tc_exit]: leave the TC through an exit record. */
@@ -319,13 +340,16 @@ static int xl_loop(struct xl *x, const struct bt_insn *in)
 {
 	uint8_t opc = in->op == BT_LOOP ? 0xe2 : in->op == BT_LOOPE ? 0xe1 :
 		      in->op == BT_LOOPNE ? 0xe0 : 0xe3;
-	uint8_t seq[] = { 0x67, opc, 0x02, 0xeb, 0x05 };
+	uint8_t seq[] = { 0x67, opc, 0x02, 0xeb, 0x00 };
+	uint32_t hop;
 
 	if (in->addrsize != 4 || in->opsize != 4)
 		return -1;
 	/* Taken: hop over the short jmp onto the taken exit; else onto the fall-through. */
 	emit_bytes(&x->e, seq, sizeof(seq));
+	hop = x->e.off - 1;
 	exit_direct(x, -1, TC_EXIT_BRANCH, in->target);
+	x->e.rw[hop] = (uint8_t)(x->e.off - (hop + 1));
 	exit_direct(x, -1, TC_EXIT_BRANCH, in->eip + in->len);
 	return 1;
 }
@@ -669,6 +693,7 @@ static void emit_ibl_entry(struct xl *x)
 	emit_bytes(&x->e, restore, 3);
 	emit_jmp_mem(&x->e, H_VCPU, H_NONE, 1, BTC_IBL_MISS);
 	emit_bytes(&x->e, restore, 3);
+	emit_poll_probe(x);	/* indirect branches close cycles too */
 }
 
 /* Faults when the monitor wants the guest out at this block boundary. */
@@ -737,7 +762,6 @@ struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool single
 	b->ind_off = x.e.off;
 	emit_ibl_entry(&x);
 	b->code_off = x.e.off;
-	emit_poll_probe(&x);
 
 	while (r == 0) {
 		uint8_t code[16];

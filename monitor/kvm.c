@@ -694,10 +694,12 @@ static void print_final_state(struct engine *e, FILE *o)
 	if (ioctl(e->vcpu_fd, KVM_GET_REGS, &r) < 0 ||
 	    ioctl(e->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
 		return;
-	fprintf(o, "  final vcpu            eip %#llx eflags %#llx, KVM interrupt %s%u%s\n",
+	fprintf(o, "  final vcpu            eip %#llx eflags %#llx, KVM interrupt %s",
 		(unsigned long long)r.rip, (unsigned long long)r.rflags,
-		ev.interrupt.injected ? "queued, vector " : "none", ev.interrupt.nr,
-		ev.interrupt.shadow ? ", in shadow" : "");
+		ev.interrupt.injected ? "queued" : "none");
+	if (ev.interrupt.injected)
+		fprintf(o, " (vector %u)", ev.interrupt.nr);
+	fprintf(o, "%s\n", ev.interrupt.shadow ? ", in shadow" : "");
 	fprintf(o, "  final PIC             irr %02x/%02x isr %02x/%02x imr %02x/%02x\n",
 		m->irr, sl->irr, m->isr, sl->isr, m->imr, sl->imr);
 }

@@ -118,8 +118,15 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 	v->fault = VF_OTHER;
 	addr = (uint8_t *)si->si_addr;
 	if (sig == SIGSEGV && addr >= v->ctl_pages && addr < v->ctl_pages + 4096) {
+		/* A backward edge's probe: the branch is done, resume at its target. */
+		uint64_t off = rip - (uint64_t)(uintptr_t)v->tc.rx;
+
 		v->fault = VF_POLL;
-		v->eip = b->eip;
+		v->eip = b->eip;	/* the IBL entry's probe: at the block */
+		for (int i = 0; i < b->nexits; i++)
+			if (b->exits[i].probe_off && off >= b->exits[i].probe_off &&
+			    off < b->exits[i].probe_off + 16)
+				v->eip = b->exits[i].eip;
 		g[REG_RIP] = (greg_t)(uintptr_t)tc_fault_exit;
 		return;
 	}

@@ -73,6 +73,7 @@ struct tc_exit {
 	uint32_t eip;		/* branch target, or the instruction of a callout */
 	uint32_t jmp_off;	/* TC offset of the rel32 that chaining patches */
 	uint32_t stub_off;	/* TC offset of the stub (the unchained target) */
+	uint32_t probe_off;	/* TC offset of its poll probe (backward edges), 0 if none */
 	struct tc_block *blk;
 	struct tc_block *to;	/* linked target, NULL when unchained */
 	struct tc_exit *in_next;	/* next exit linked into the same target */
