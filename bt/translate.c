@@ -38,6 +38,7 @@ struct xl {
 	struct emitter e;
 	struct tc_block *b;
 	const struct bt_mode *mode;
+	uint32_t cur_phys;	/* guest-physical address of the instruction at hand */
 };
 
 static const uint8_t OP_MOV_STORE = 0x89;	/* mov r/m, r */
@@ -428,6 +429,36 @@ static int xl_string(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 	return 0;
 }
 
+/*
+ * Can the guest operand be addressed in one host operand, [r15 + reg*scale +
+ * disp]?  Only with one guest register: the host has room for just one
+ * more.  Without the 32-bit wrap of lea the sum can leave the 4 GiB window
+ * (up to 34 GiB above it, 2 GiB below); the view reserves that much as a
+ * guard, and an instruction that lands there is retranslated with lea
+ * (the wraps callback).
+ */
+static bool direct_operand(struct xl *x, const struct bt_insn *in, struct bt_hostmem *hm)
+{
+	const struct bt_mem *m = &in->opnd[in->memop].mem;
+	int32_t disp = m->disp + (int32_t)x->mode->seg_base[m->seg];
+	bool has_base = m->base.cls == BT_RC_GPR32, has_index = m->index.cls == BT_RC_GPR32;
+
+	if (m->addr16 || (m->base.cls != BT_RC_NONE && !has_base) ||
+	    (m->index.cls != BT_RC_NONE && !has_index) || (has_base && has_index) ||
+	    (x->tc->host.wraps && x->tc->host.wraps(x->tc->host.opaque, x->cur_phys)))
+		return false;
+	if (!has_base && !has_index) {
+		if (disp < 0)
+			return false;
+		*hm = (struct bt_hostmem){ H_VIEW, H_NONE, 1, disp };
+		return true;
+	}
+	*hm = (struct bt_hostmem){ H_VIEW,
+		host_of_guest(has_base ? m->base.num : m->index.num),
+		has_base ? 1 : (m->scale ? m->scale : 1), disp };
+	return true;
+}
+
 /* The high-byte register among the operands (ah..bh), or -1. */
 static int high8_gpr(const struct bt_insn *in)
 {
@@ -465,6 +496,7 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 	uint8_t opc = first_opcode(in);
 	bool raw = !in->has_mem && !in->uses_esp && !(opc >= 0x40 && opc <= 0x4f) &&
 		   opc != 0x82 && !(in->agen && in->addrsize != 4);
+	struct bt_hostmem hm = { H_VIEW, H_ADDR, 1, 0 };
 	int n, hi;
 
 	if (in->vex || (in->fpu_sse && x->mode->fpu_trap))
@@ -475,9 +507,12 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 	}
 	if (in->agen && in->addrsize != 4)
 		return -1;
-	if (in->has_mem && emit_addr(x, &in->opnd[in->memop].mem, 0) < 0)
-		return -1;
-	n = bt_reencode(in, false, buf, sizeof(buf));
+	if (in->has_mem && !direct_operand(x, in, &hm)) {
+		if (emit_addr(x, &in->opnd[in->memop].mem, 0) < 0)
+			return -1;
+		hm = (struct bt_hostmem){ H_VIEW, H_ADDR, 1, 0 };
+	}
+	n = bt_reencode(in, false, &hm, buf, sizeof(buf));
 	if (n > 0) {
 		emit_bytes(&x->e, buf, (unsigned)n);
 		return 0;
@@ -490,7 +525,7 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 	hi = high8_gpr(in);
 	if (hi < 0 || uses_gpr(in, hi))
 		return -1;
-	n = bt_reencode(in, true, buf, sizeof(buf));
+	n = bt_reencode(in, true, &hm, buf, sizeof(buf));
 	if (n <= 0)
 		return -1;
 	{
@@ -811,6 +846,7 @@ struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool single
 			in->op = BT_HOT_STORE;
 			tc->st.hot_stores++;
 		}
+		x.cur_phys = phys;
 		memset(m, 0, sizeof(*m));
 		m->host_off = (uint16_t)(x.e.off - b->code_off);
 		m->guest_off = (uint16_t)(cur - eip);

@@ -307,7 +307,13 @@ static ZydisRegister low_of_high(ZydisRegister r)
 	return r;
 }
 
-int bt_reencode(const struct bt_insn *in, bool swap_high8, uint8_t *out, size_t cap)
+static ZydisRegister host_reg64(int n)
+{
+	return n < 0 ? ZYDIS_REGISTER_NONE : (ZydisRegister)(ZYDIS_REGISTER_RAX + n);
+}
+
+int bt_reencode(const struct bt_insn *in, bool swap_high8, const struct bt_hostmem *hm,
+		uint8_t *out, size_t cap)
 {
 	ZydisDecodedInstruction zi;
 	ZydisDecodedOperand zo[ZYDIS_MAX_OPERAND_COUNT];
@@ -337,10 +343,10 @@ int bt_reencode(const struct bt_insn *in, bool swap_high8, uint8_t *out, size_t 
 			o->mem.base = remap_reg(o->mem.base);
 			o->mem.index = remap_reg(o->mem.index);
 		} else if (o->type == ZYDIS_OPERAND_TYPE_MEMORY) {
-			o->mem.base = ZYDIS_REGISTER_R15;
-			o->mem.index = ZYDIS_REGISTER_R14;
-			o->mem.scale = 1;
-			o->mem.displacement = 0;
+			o->mem.base = host_reg64(hm->base);
+			o->mem.index = host_reg64(hm->index);
+			o->mem.scale = (ZyanU8)(hm->index < 0 ? 0 : hm->scale);
+			o->mem.displacement = hm->disp;
 		}
 	}
 	if (ZYAN_FAILED(ZydisEncoderEncodeInstruction(&req, out, &len)))

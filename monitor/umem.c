@@ -320,6 +320,38 @@ int umem_emulate_store(struct vcpu *v, const struct bt_insn *in)
 	return 0;
 }
 
+bool umem_wraps(void *opaque, uint32_t phys)
+{
+	struct vcpu *v = opaque;
+
+	for (int i = 0; i < v->nwraps; i++)
+		if (v->wraps[i] == phys)
+			return true;
+	return false;
+}
+
+int umem_wrapped(struct vcpu *v, struct vm_exit *x)
+{
+	uint32_t phys, err;
+
+	if (smmu_translate(&v->mmu, v->eip + v->seg[S_CS].base, v->cpl == 3 ? WALK_USER : 0,
+			   &phys, &err) < 0 || umem_wraps(v, phys)) {
+		/* Only string instructions get here twice: they cannot use lea. */
+		x->kind = VMEXIT_ERROR;
+		snprintf(x->error, sizeof(x->error), "the instruction at eip 0x%08x wraps its "
+			 "address around 4 GiB (0x%08llx), which is not supported", v->eip,
+			 (unsigned long long)v->fault_addr);
+		return 1;
+	}
+	if (v->nwraps < (int)(sizeof(v->wraps) / sizeof(v->wraps[0])))
+		v->wraps[v->nwraps++] = phys;
+	else
+		v->wraps[phys % v->nwraps] = phys;
+	tc_invalidate_phys(&v->tc, phys & ~0xfffu, 4096);
+	v->last_exit = NULL;
+	return 0;
+}
+
 static int fault_error(struct vcpu *v, struct vm_exit *x, const char *what, uint32_t lin)
 {
 	x->kind = VMEXIT_ERROR;

@@ -108,6 +108,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 	struct tc_block *b;
 	const struct tc_map *m;
 	uint32_t lin = 0;
+	enum smmu_where where = SMMU_OUTSIDE;
 	uint8_t *addr;
 
 	if (!v || !in_tc(v, rip) || !(b = tc_find_block(&v->tc, rip))) {
@@ -132,7 +133,11 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 	}
 	if (sig == SIGSEGV && addr >= v->ctl_pages + 4096 && addr < v->ctl_pages + 8192) {
 		v->fault = VF_IRQWIN;
-	} else if (sig == SIGSEGV && smmu_view_contains(v->cur_view, addr, &lin)) {
+	} else if (sig == SIGSEGV &&
+		   (where = smmu_view_where(v->cur_view, addr, &lin)) == SMMU_IN_GUARD) {
+		v->fault = VF_WRAP;	/* an address that wrapped past 4 GiB */
+		v->fault_addr = lin;
+	} else if (sig == SIGSEGV && where == SMMU_IN_WINDOW) {
 		bool write = (g[REG_ERR] & 2) != 0;	/* page-fault error code: W */
 
 		/*
@@ -322,6 +327,7 @@ static struct engine *bt_create(struct vm *vm)
 	host.fetch = umem_fetch;
 	host.code_page = umem_code_page;
 	host.hot_store = umem_hot_store;
+	host.wraps = umem_wraps;
 	host.opaque = v;
 	if (tc_create(&v->tc, TC_SIZE, vm->ram.size, &host) < 0) {
 		bt86_error("bt: cannot create the translation cache: %s", strerror(errno));
@@ -446,6 +452,8 @@ static int handle_fault(struct vcpu *v, struct vm_exit *x)
 			v->single_pending = true;
 		}
 		return 0;
+	case VF_WRAP:
+		return umem_wrapped(v, x);
 	case VF_DE:
 		vcpu_fault(v, EXC_DE, false, 0);
 		return 0;

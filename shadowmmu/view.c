@@ -8,7 +8,7 @@
 
 int smmu_view_create(struct smmu_view *v, const struct guest_ram *ram)
 {
-	uint64_t len = VIEW_SPAN + VIEW_ALIGN;
+	uint64_t len = VIEW_BELOW + VIEW_ABOVE + VIEW_ALIGN;
 	uint8_t *r;
 
 	memset(v, 0, sizeof(*v));
@@ -18,7 +18,8 @@ int smmu_view_create(struct smmu_view *v, const struct guest_ram *ram)
 		return -1;
 	v->reserve = r;
 	v->reserve_len = len;
-	v->base = (uint8_t *)(((uintptr_t)r + VIEW_ALIGN - 1) & ~(uintptr_t)(VIEW_ALIGN - 1));
+	v->base = (uint8_t *)(((uintptr_t)r + VIEW_BELOW + VIEW_ALIGN - 1) &
+			      ~(uintptr_t)(VIEW_ALIGN - 1));
 	v->ram = ram;
 	return 0;
 }
@@ -76,14 +77,12 @@ void smmu_view_unsink(struct smmu_view *v, uint32_t addr)
 	smmu_view_clear(v, addr & ~0xfffu, 4096);
 }
 
-bool smmu_view_contains(const struct smmu_view *v, const void *p, uint32_t *lin)
+enum smmu_where smmu_view_where(const struct smmu_view *v, const void *p, uint32_t *lin)
 {
 	const uint8_t *q = p;
 
-	if (q >= v->base && q < v->base + VIEW_SPAN) {
-		/* Past 4 GiB is the guard: a string op that wrapped; same offset mod 2^32. */
-		*lin = (uint32_t)(q - v->base);
-		return true;
-	}
-	return false;
+	if (q < v->base - VIEW_BELOW || q >= v->base + VIEW_ABOVE)
+		return SMMU_OUTSIDE;
+	*lin = (uint32_t)(uintptr_t)(q - v->base);
+	return q >= v->base && q < v->base + VIEW_WINDOW ? SMMU_IN_WINDOW : SMMU_IN_GUARD;
 }

@@ -38,5 +38,21 @@ int main(void)
 		report(ok, "rep movsl from unassigned memory copies all ones");
 		report(n == 0 && d == buf + 64, "rep movsl registers advance");
 	}
+	{
+		/* Address arithmetic wraps modulo 2^32, however the operand is formed. */
+		volatile uint32_t *low = (volatile uint32_t *)0x7f00;
+		uint32_t a, b, c, idx = 0x40000000u + 0x7f00 / 4, base = 0x8000;
+
+		*low = 0xcafef00d;
+		__asm__ volatile("movl 0(,%1,4), %0" : "=r"(a) : "r"(idx));
+		__asm__ volatile("movl -0x100(%1), %0" : "=r"(b) : "r"(base));
+		__asm__ volatile("movl 0xfffff000(%1), %0" : "=r"(c) : "r"(base + 0xf00));
+		reportf(a == 0xcafef00d, "[index*4] wraps past 4 GiB (0x%08x)", (unsigned)a);
+		reportf(b == 0xcafef00d, "[base - disp] stays below (0x%08x)", (unsigned)b);
+		reportf(c == 0xcafef00d, "[base + 0xfffff000] wraps (0x%08x)", (unsigned)c);
+		base = 0x10;
+		__asm__ volatile("movl -0x20(%1), %0" : "=r"(a) : "r"(base));
+		reportf(a == 0xffffffff, "[0x10 - 0x20] wraps to the top of the address space");
+	}
 	report_summary();
 }

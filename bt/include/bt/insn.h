@@ -104,12 +104,19 @@ int bt_decode(const uint8_t *code, size_t avail, uint32_t eip, struct bt_insn *i
 
 /*
  * Re-encode `in` for the 64-bit host: the memory operand (if any) becomes
- * [r15 + r14] with the given size, ESP becomes R12D, everything else kept
+ * the host operand hm (e.g. [r15 + r14]), ESP becomes R12D, everything kept
  * (lea only has ESP renamed).  swap_high8 renames ah..bh to al..bl, for the
  * translator's xchg bracket.  Returns the length written to out, or -1 when
  * the form cannot be encoded (ah..bh beside a REX-requiring operand).
  */
-int bt_reencode(const struct bt_insn *in, bool swap_high8, uint8_t *out, size_t cap);
+struct bt_hostmem {
+	int base, index;	/* host register numbers (0-15), -1 for none */
+	int scale;
+	int32_t disp;
+};
+
+int bt_reencode(const struct bt_insn *in, bool swap_high8, const struct bt_hostmem *hm,
+		uint8_t *out, size_t cap);
 
 /* Format guest (32-bit) or host (64-bit) code for --trace-tc; returns length. */
 int bt_format_guest(const struct bt_insn *in, char *buf, size_t n);

@@ -138,6 +138,8 @@ struct tc_host {
 	 * callout?  (Adaptive translation: it keeps hitting traced pages.)
 	 */
 	bool (*hot_store)(void *opaque, uint32_t phys);
+	/* Did the instruction at guest-physical phys wrap its address past 4 GiB? */
+	bool (*wraps)(void *opaque, uint32_t phys);
 	void *opaque;
 };
 

@@ -28,6 +28,7 @@ enum vcpu_fault {
 	VF_NONE,
 	VF_POLL,	/* the poll page: the monitor asked for an exit */
 	VF_IRQWIN,	/* sti/popf set IF while an interrupt was waiting */
+	VF_WRAP,	/* a guest address wrapped past 4 GiB into the view's guard */
 	VF_SEGV,	/* access to a non-RAM or protected address in the view */
 	VF_DE,		/* divide error */
 	VF_UD,		/* invalid opcode in translated code (a translator bug) */
@@ -94,6 +95,8 @@ struct vcpu {
 		uint16_t faults;
 		bool hot;
 	} adapt[256];
+	uint32_t wraps[64];		/* instructions (guest-physical) that need lea */
+	int nwraps;
 
 	/* a port-I/O exit in flight: completed at the next run */
 	struct {
@@ -158,6 +161,9 @@ int umem_fault(struct vcpu *v, uint32_t lin, bool write, enum smmu_fault kind, u
 /* After a one-instruction step: close traced frames and sink pages it opened. */
 void umem_step_done(struct vcpu *v);
 bool umem_hot_store(void *opaque, uint32_t phys);
+bool umem_wraps(void *opaque, uint32_t phys);
+/* An access landed in the view's guard: retranslate that instruction with lea. */
+int umem_wrapped(struct vcpu *v, struct vm_exit *x);
 /* The callout for a store retranslated because it kept hitting traces. */
 int umem_emulate_store(struct vcpu *v, const struct bt_insn *in);
 

@@ -7,8 +7,18 @@
 
 #include "vmm/ram.h"
 
-#define VIEW_SPAN	(8ull << 30)	/* 4 GiB window + 4 GiB guard for string ops */
+/*
+ * A view reserves a guard around its 4 GiB window: translated code may form
+ * [base + reg*scale + disp] without the 32-bit wrap, which reaches up to
+ * 4 GiB * 8 + 2 GiB above the base and 2 GiB below it.  Nothing is ever
+ * mapped there, so such an access faults and is retranslated with lea.
+ */
+#define VIEW_WINDOW	(4ull << 30)
+#define VIEW_BELOW	(2ull << 30)
+#define VIEW_ABOVE	(36ull << 30)
 #define VIEW_ALIGN	(4ull << 30)	/* base is 4 GiB aligned: low 32 bits = guest offset */
+
+enum smmu_where { SMMU_OUTSIDE, SMMU_IN_WINDOW, SMMU_IN_GUARD };
 
 struct smmu_view {
 	uint8_t *base;
@@ -41,7 +51,7 @@ int smmu_view_protect(struct smmu_view *v, uint32_t addr, bool read_only);
 int smmu_view_sink(struct smmu_view *v, uint32_t addr);
 void smmu_view_unsink(struct smmu_view *v, uint32_t addr);
 
-/* Is host address p inside the view?  Sets *lin (modulo 4 GiB). */
-bool smmu_view_contains(const struct smmu_view *v, const void *p, uint32_t *lin);
+/* Where is host address p?  Sets *lin, the guest address modulo 4 GiB. */
+enum smmu_where smmu_view_where(const struct smmu_view *v, const void *p, uint32_t *lin);
 
 #endif
