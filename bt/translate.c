@@ -39,6 +39,7 @@ struct xl {
 	struct tc_block *b;
 	const struct bt_mode *mode;
 	uint32_t cur_phys;	/* guest-physical address of the instruction at hand */
+	struct bt_hostmem slot;	/* where emit_load/store_* access: set by the address emitters */
 };
 
 static const uint8_t OP_MOV_STORE = 0x89;	/* mov r/m, r */
@@ -152,33 +153,34 @@ static int emit_addr(struct xl *x, const struct bt_mem *m, int32_t esp_adjust)
 	else if (m->index.cls != BT_RC_NONE)
 		return -1;
 	emit_lea32(&x->e, H_ADDR, base, index, m->scale ? m->scale : 1, disp);
+	x->slot = (struct bt_hostmem){ H_VIEW, H_ADDR, 1, 0 };
 	return 0;
 }
 
-/* mov [r15 + r14], reg (size 2 or 4). */
-static void emit_store_reg(struct xl *x, int size, int hreg)
+/* One instruction on the current slot (x->slot), operand size 2 or 4. */
+static void emit_slot_op(struct xl *x, int size, uint8_t opcode, int reg)
 {
-	uint8_t op[2] = { 0x66, OP_MOV_STORE };
+	uint8_t op[2] = { 0x66, opcode };
 
-	emit_mem_op(&x->e, 0, size == 2 ? op : op + 1, size == 2 ? 2 : 1, hreg, H_VIEW, H_ADDR,
-		    1, 0, 0);
+	emit_mem_op(&x->e, 0, size == 2 ? op : op + 1, size == 2 ? 2 : 1, reg, x->slot.base,
+		    x->slot.index, x->slot.scale, x->slot.disp, 0);
 }
 
-/* mov reg, [r15 + r14] (size 2 or 4). */
+/* mov [slot], reg. */
+static void emit_store_reg(struct xl *x, int size, int hreg)
+{
+	emit_slot_op(x, size, OP_MOV_STORE, hreg);
+}
+
+/* mov reg, [slot]. */
 static void emit_load_reg(struct xl *x, int size, int hreg)
 {
-	uint8_t op[2] = { 0x66, OP_MOV_LOAD };
-
-	emit_mem_op(&x->e, 0, size == 2 ? op : op + 1, size == 2 ? 2 : 1, hreg, H_VIEW, H_ADDR,
-		    1, 0, 0);
+	emit_slot_op(x, size, OP_MOV_LOAD, hreg);
 }
 
 static void emit_store_imm(struct xl *x, int size, uint32_t imm)
 {
-	uint8_t op[2] = { 0x66, 0xc7 };	/* mov r/m, imm */
-
-	emit_mem_op(&x->e, 0, size == 2 ? op : op + 1, size == 2 ? 2 : 1, 0, H_VIEW, H_ADDR, 1,
-		    0, 0);
+	emit_slot_op(x, size, 0xc7, 0);		/* mov r/m, imm */
 	if (size == 2) {
 		emit_u8(&x->e, (uint8_t)imm);
 		emit_u8(&x->e, (uint8_t)(imm >> 8));
@@ -187,11 +189,31 @@ static void emit_store_imm(struct xl *x, int size, uint32_t imm)
 	}
 }
 
-/* Point r14d at the stack slot ESP + off (SS base folded in). */
+static bool wraps_here(struct xl *x)
+{
+	return x->tc->host.wraps && x->tc->host.wraps(x->tc->host.opaque, x->cur_phys);
+}
+
+/*
+ * Make the slot the stack word at ESP + off (SS base folded in): directly
+ * [r15 + r12 + off], or through r14 when this instruction has been seen to
+ * wrap (ESP near 0 or 4 GiB) or when r14 must hold the address (force).
+ */
+static void emit_stack_slot(struct xl *x, int32_t off, bool force_r14)
+{
+	int32_t disp = off + (int32_t)x->mode->seg_base[S_SS];
+
+	if (!force_r14 && !wraps_here(x)) {
+		x->slot = (struct bt_hostmem){ H_VIEW, H_GUEST_ESP, 1, disp };
+		return;
+	}
+	emit_lea32(&x->e, H_ADDR, H_GUEST_ESP, H_NONE, 1, disp);
+	x->slot = (struct bt_hostmem){ H_VIEW, H_ADDR, 1, 0 };
+}
+
 static void emit_stack_addr(struct xl *x, int32_t off)
 {
-	emit_lea32(&x->e, H_ADDR, H_GUEST_ESP, H_NONE, 1,
-		   off + (int32_t)x->mode->seg_base[S_SS]);
+	emit_stack_slot(x, off, false);
 }
 
 static void emit_esp_add(struct xl *x, int32_t delta)
@@ -444,8 +466,7 @@ static bool direct_operand(struct xl *x, const struct bt_insn *in, struct bt_hos
 	bool has_base = m->base.cls == BT_RC_GPR32, has_index = m->index.cls == BT_RC_GPR32;
 
 	if (m->addr16 || (m->base.cls != BT_RC_NONE && !has_base) ||
-	    (m->index.cls != BT_RC_NONE && !has_index) || (has_base && has_index) ||
-	    (x->tc->host.wraps && x->tc->host.wraps(x->tc->host.opaque, x->cur_phys)))
+	    (m->index.cls != BT_RC_NONE && !has_index) || (has_base && has_index))
 		return false;
 	if (!has_base && !has_index) {
 		if (disp < 0)
@@ -507,7 +528,7 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 	}
 	if (in->agen && in->addrsize != 4)
 		return -1;
-	if (in->has_mem && !direct_operand(x, in, &hm)) {
+	if (in->has_mem && (wraps_here(x) || !direct_operand(x, in, &hm))) {
 		if (emit_addr(x, &in->opnd[in->memop].mem, 0) < 0)
 			return -1;
 		hm = (struct bt_hostmem){ H_VIEW, H_ADDR, 1, 0 };
@@ -549,13 +570,10 @@ static void emit_set_vif(struct xl *x, uint8_t val)
 	emit_u8(&x->e, val);
 }
 
-/* mov r14, [r13 + page]; mov r14d, [r14]: a load that faults on demand. */
-static void emit_probe(struct xl *x, int32_t page_ptr)
+/* mov r14d, [r13 + page]: a load that faults when the monitor wants it to. */
+static void emit_probe(struct xl *x, int32_t page)
 {
-	static const uint8_t load[] = { 0x45, 0x8b, 0x36 };	/* mov r14d, [r14] */
-
-	emit_load64(&x->e, H_ADDR, H_VCPU, page_ptr);
-	emit_bytes(&x->e, load, sizeof(load));
+	emit_mem_op(&x->e, 0, &OP_MOV_LOAD, 1, H_ADDR, H_VCPU, H_NONE, 1, page, 0);
 }
 
 /* Faults only while an interrupt waits for IF. */
@@ -616,7 +634,7 @@ static int xl_popf(struct xl *x, struct tc_map *m)
 	static const uint8_t movb_store = 0x88;
 	static const uint8_t tail[] = { 0x41, 0x53, 0x9d };	/* push r11; popfq */
 
-	emit_stack_addr(x, 0);
+	emit_stack_slot(x, 0, true);	/* the byte load below needs r14 */
 	emit_load_reg(x, 4, H_R11);
 	emit_mem_op(&x->e, 0, movzx8, 2, H_R10, H_VIEW, H_ADDR, 1, 1, 0);
 	emit_mem_op(&x->e, 0, movzx8, 2, H_R10, H_VCPU, H_R10, 1, BTC_IFTAB, 0);

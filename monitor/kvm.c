@@ -88,6 +88,7 @@ struct kvmeng_stats {
 	uint64_t window_requests;	/* runs entered with request_interrupt_window */
 	uint64_t timer_signals;		/* SIGALRM at a device deadline */
 	uint64_t polls_early;		/* deadline already past when run() was called */
+	uint64_t deadline_refreshes;	/* device polls after a guest write */
 	uint64_t ns_in_run;		/* inside the KVM_RUN ioctl: guest plus KVM */
 	uint64_t ns_probe;		/* the capability probe at create() */
 };
@@ -108,6 +109,7 @@ struct engine {
 	 */
 	bool completion_pending;
 	struct vm_exit *mmio_read;
+	bool device_written;		/* last exit was an OUT or MMIO write */
 	char probe_result[160];
 	struct kvmeng_stats st;
 };
@@ -543,6 +545,7 @@ static void io_exit(struct engine *e, struct vm_exit *x)
 	x->io.data = (uint8_t *)r + r->io.data_offset;
 	if (x->io.is_write) {
 		e->st.io_out++;
+		e->device_written = true;
 	} else {
 		e->st.io_in++;
 		e->completion_pending = true;
@@ -562,6 +565,7 @@ static void mmio_exit(struct engine *e, struct vm_exit *x)
 	memcpy(x->mmio.data, r->mmio.data, sizeof(x->mmio.data));
 	if (r->mmio.is_write) {
 		e->st.mmio_write++;
+		e->device_written = true;
 	} else {
 		e->st.mmio_read++;
 		e->completion_pending = true;
@@ -597,6 +601,19 @@ static int kvmeng_run(struct engine *e, struct vm_exit *x)
 	if (e->mmio_read) {
 		memcpy(r->mmio.data, e->mmio_read->mmio.data, sizeof(r->mmio.data));
 		e->mmio_read = NULL;
+	}
+	/*
+	 * The run loop refreshes vm->next_deadline only when it polls, but a
+	 * device write can move the next event: reprogramming PIT channel 0
+	 * stops it between the control word and the count (a poll in between
+	 * says "never"), a new RTC rate starts a new period.  Under KVM the
+	 * guest may run for a long time without another exit, so poll again
+	 * after every write rather than sleep on a stale deadline.
+	 */
+	if (e->device_written) {
+		e->device_written = false;
+		e->st.deadline_refreshes++;
+		vm_poll_devices(vm);
 	}
 	for (;;) {
 		uint64_t t0, t1;
@@ -728,6 +745,7 @@ static void kvmeng_print_stats(struct engine *e, FILE *o)
 		(unsigned long long)s->injected, (unsigned long long)s->window_requests);
 	fprintf(o, "  host timer signals    %10llu (deadline already past %llu)\n",
 		(unsigned long long)s->timer_signals, (unsigned long long)s->polls_early);
+	fprintf(o, "  device polls on write %10llu\n", (unsigned long long)s->deadline_refreshes);
 	print_final_state(e, o);
 }
 

@@ -290,10 +290,8 @@ static void bt_destroy(struct engine *e)
 		timer_delete(e->timer);
 	tc_destroy(&e->v.tc);
 	smmu_destroy(&e->v.mmu);
-	if (e->v.ctl_pages)
-		munmap(e->v.ctl_pages, 8192);
 	free(e->altstack);
-	free(e);
+	munmap((uint8_t *)e - 8192, 8192 + sizeof(*e));
 }
 
 static struct engine *bt_create(struct vm *vm)
@@ -302,9 +300,17 @@ static struct engine *bt_create(struct vm *vm)
 	struct vcpu *v;
 	struct tc_host host;
 
-	if (posix_memalign((void **)&e, 64, sizeof(*e)))
+	uint8_t *region;
+
+	/* The two control pages sit right below the vCPU: r13 - 8192 and r13 - 4096. */
+	region = mmap(NULL, 8192 + sizeof(*e), PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (region == MAP_FAILED) {
+		bt86_error("bt: out of memory");
 		return NULL;
-	memset(e, 0, sizeof(*e));
+	}
+	mprotect(region, 8192, PROT_READ);
+	e = (struct engine *)(region + 8192);
 	e->vm = vm;
 	v = &e->v;
 	v->vm = vm;
@@ -316,14 +322,7 @@ static struct engine *bt_create(struct vm *vm)
 	}
 	v->mmu.trace_log = vm->cfg.trace_mmu;
 	v->cur_view = &v->mmu.flat;
-	v->ctl_pages = mmap(NULL, 8192, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (v->ctl_pages == MAP_FAILED) {
-		v->ctl_pages = NULL;
-		bt86_error("bt: cannot map the control pages: %s", strerror(errno));
-		goto fail;
-	}
-	v->bt.poll_page = (uint64_t)(uintptr_t)v->ctl_pages;
-	v->bt.irqwin_page = (uint64_t)(uintptr_t)v->ctl_pages + 4096;
+	v->ctl_pages = region;
 	host.fetch = umem_fetch;
 	host.code_page = umem_code_page;
 	host.hot_store = umem_hot_store;

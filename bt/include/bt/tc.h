@@ -31,8 +31,6 @@ struct bt_cpu {
 	uint8_t vif;		/* 0x460 virtual EFLAGS.IF: cli/sti/popf write it inline */
 	uint8_t pad[15];
 	uint8_t if_of_byte1[256];	/* 0x470 EFLAGS bits 8-15 -> IF, for inline popf */
-	uint64_t poll_page;	/* 0x570 read at every block entry; PROT_NONE = leave */
-	uint64_t irqwin_page;	/* 0x578 read after sti/popf; PROT_NONE = IRQ waiting */
 };
 
 #define BTC_GPR		0x00
@@ -49,8 +47,13 @@ struct bt_cpu {
 #define BTC_VIF		0x460
 #define BTC_IFTAB	0x470
 #define BTC_VFLAGS	0x5c
-#define BTC_POLL	0x570
-#define BTC_IRQWIN	0x578
+/*
+ * Two pages just below the bt_cpu: the poll page, read on backward edges
+ * and IBL entries, and the interrupt-window page, read after sti/popf.
+ * PROT_NONE makes the read fault, which is how the monitor asks for an exit.
+ */
+#define BTC_POLL	(-8192)
+#define BTC_IRQWIN	(-4096)
 
 /* EFLAGS bits kept in the host RFLAGS while translated code runs. */
 #define BT_HOST_FLAGS	0x0cd5	/* CF PF AF ZF SF DF OF */
