@@ -5,9 +5,10 @@
 # Multiboot guest (samples/build/bench_K.elf) and into a 32-bit Linux program
 # (samples/build/bench_K.native).  All three engines must print the same
 # checksum line; a mismatch or a failed run is reported and makes the script
-# exit non-zero.  Times are wall-clock, best of $RUNS, including process
-# start-up (see the start-up rows, measured with hello.elf).  Results also go
-# to build/bench-results.txt.  See docs/BENCH.md.
+# exit non-zero.  Times are wall-clock, best of $RUNS rounds (each round runs
+# native, bt86, qemu in turn), including process start-up (see the start-up
+# rows, measured with hello.elf).  Results also go to build/bench-results.txt.
+# See docs/BENCH.md.
 #
 # Usage: tests/bench.sh [NAME...]        (default: every kernel in bench.mk)
 # Environment: RUNS (default 3), BT86, QEMU, BENCH_TIMEOUT (seconds per run, default 120)
@@ -62,35 +63,47 @@ command -v "$QEMU" >/dev/null 2>&1 || have_qemu=false
 
 failures=()
 
-# timed_best LABEL WANT_STATUS OUTFILE CMD...: run CMD $RUNS times; set $best_ms
-# (best wall time, ms with 1 decimal) or return 1 after printing why it failed.
-# CMD's stdout/stderr go to $tmp/run.out/.err; OUTFILE is where CMD writes the
-# checksum line (it is cleared before each run).
-timed_best() {
-	local label=$1 want=$2 outf=$3 i s e st ns best=""
+# run_once LABEL WANT_STATUS OUTFILE CMD...: one timed run of CMD; sets $run_ns,
+# or prints why it failed and returns 1.  CMD's stdout/stderr go to
+# $tmp/run.out/.err; OUTFILE (cleared first) is where CMD writes its checksum line.
+run_once() {
+	local label=$1 want=$2 outf=$3 s e st
 	shift 3
-	for ((i = 0; i < RUNS; i++)); do
-		: >"$outf"
-		s=$(date +%s%N)
-		timeout "$TO" "$@" >"$tmp/run.out" 2>"$tmp/run.err"
-		st=$?
-		e=$(date +%s%N)
-		if [ "$st" -ne "$want" ]; then
-			if [ "$st" -eq 124 ]; then
-				echo "  FAIL $label: timed out after ${TO}s"
-			else
-				echo "  FAIL $label: exit status $st, expected $want"
-			fi
-			cat "$tmp/run.err" "$tmp/run.out" | sed 's/^/    | /' | tail -n 15
-			return 1
+	: >"$outf"
+	s=$(date +%s%N)
+	timeout "$TO" "$@" >"$tmp/run.out" 2>"$tmp/run.err"
+	st=$?
+	e=$(date +%s%N)
+	if [ "$st" -ne "$want" ]; then
+		if [ "$st" -eq 124 ]; then
+			echo "  FAIL $label: timed out after ${TO}s"
+		else
+			echo "  FAIL $label: exit status $st, expected $want"
 		fi
-		ns=$((e - s))
-		if [ -z "$best" ] || [ "$ns" -lt "$best" ]; then
-			best=$ns
-		fi
-	done
-	best_ms=$(awk -v n="$best" 'BEGIN { printf "%.1f", n / 1e6 }')
+		cat "$tmp/run.err" "$tmp/run.out" | sed 's/^/    | /' | tail -n 15
+		return 1
+	fi
+	run_ns=$((e - s))
 	return 0
+}
+
+ms() {	# ms NS: milliseconds, 1 decimal
+	awk -v n="$1" 'BEGIN { printf "%.1f", n / 1e6 }'
+}
+
+# engine_cmd ENGINE ELF SERIALFILE: set cmd=(...), want_st (its exit status when all
+# went well) and outf (where its checksum line lands) for one engine.
+engine_cmd() {
+	outf=$3
+	case $1 in
+	native)
+		cmd=("${2%.elf}.native"); want_st=0; outf=$tmp/run.out ;;
+	bt86)
+		cmd=("$BT86" run -q --serial "file:$3" --engine=bt "$2"); want_st=1 ;;
+	qemu)
+		cmd=("$QEMU" -accel tcg -kernel "$2" -display none -serial "file:$3"
+		     -device isa-debug-exit,iobase=0xf4,iosize=4 -m 128 -no-reboot); want_st=1 ;;
+	esac
 }
 
 # checksum_of FILE: the benchmark's result line, or nothing.
@@ -108,19 +121,25 @@ echo
 echo "start-up (hello.elf, boot to exit port; best of $RUNS):"
 startup_bt=-
 startup_qemu=-
-if timed_best "bt86 hello" 1 "$tmp/hello.ser" "$BT86" run -q --serial "file:$tmp/hello.ser" --engine=bt "$GB/hello.elf"; then
-	startup_bt=$best_ms
-else
-	failures+=("hello under bt86")
-fi
-if $have_qemu; then
-	if timed_best "qemu hello" 1 "$tmp/hello.ser" "$QEMU" -accel tcg -kernel "$GB/hello.elf" -display none \
-		-serial "file:$tmp/hello.ser" -device isa-debug-exit,iobase=0xf4,iosize=4 -m 128 -no-reboot; then
-		startup_qemu=$best_ms
-	else
-		failures+=("hello under qemu")
+startup_engines=(bt86)
+$have_qemu && startup_engines+=(qemu)
+for e in "${startup_engines[@]}"; do
+	best=""
+	engine_cmd "$e" "$GB/hello.elf" "$tmp/hello.ser"
+	for ((r = 0; r < RUNS; r++)); do
+		if ! run_once "hello under $e" "$want_st" "$outf" "${cmd[@]}"; then
+			failures+=("hello under $e")
+			best=""
+			break
+		fi
+		if [ -z "$best" ] || [ "$run_ns" -lt "$best" ]; then
+			best=$run_ns
+		fi
+	done
+	if [ -n "$best" ]; then
+		if [ "$e" = bt86 ]; then startup_bt=$(ms "$best"); else startup_qemu=$(ms "$best"); fi
 	fi
-fi
+done
 printf '  %-10s %10s ms\n' bt86 "$startup_bt" qemu-tcg "$startup_qemu"
 
 # --- the benchmarks -----------------------------------------------------------
@@ -133,34 +152,63 @@ for b in "${benches[@]}"; do
 	t_nat[$b]=-; t_bt[$b]=-; t_qemu[$b]=-
 	tr_ns[$b]=-; tr_cyc[$b]=-; tr_blocks[$b]=-; tr_insns[$b]=-; tr_ms[$b]=-; tc_pct[$b]=-; tsig[$b]=-
 
-	# native: the reference checksum
-	if ! timed_best "$b native" 0 "$tmp/run.out" "$GB/bench_$b.native"; then
-		failures+=("$b native")
-		continue
-	fi
-	t_nat[$b]=$best_ms
-	want=$(checksum_of "$tmp/run.out")
+	# Rounds interleave the engines (native, bt86, qemu, native, ...), so a burst
+	# of load from elsewhere spoils one run of each rather than every run of one.
+	declare -A best runs ok
+	for e in native bt86 qemu; do
+		best[$e]=""; runs[$e]=""; ok[$e]=true
+	done
+	$have_qemu || ok[qemu]=false
+	want=""
+	for ((r = 0; r < RUNS; r++)); do
+		for e in native bt86 qemu; do
+			${ok[$e]} || continue
+			# Without the native checksum there is nothing to check the guests against.
+			[ "$e" != native ] && [ -z "$want" ] && continue
+			engine_cmd "$e" "$elf" "$tmp/$e.ser"
+			if ! run_once "$b $e" "$want_st" "$outf" "${cmd[@]}"; then
+				ok[$e]=false
+				failures+=("$b $e")
+				continue
+			fi
+			got=$(checksum_of "$outf")
+			if [ "$e" = native ] && [ -z "$want" ]; then
+				want=$got
+				if [ -z "$want" ]; then
+					echo "  FAIL $b native: no checksum line"
+					ok[$e]=false
+					failures+=("$b native")
+					continue
+				fi
+			fi
+			if [ "$got" != "$want" ]; then
+				echo "  FAIL $b $e: checksum ${got:-missing}, native says $want"
+				sed 's/^/    | /' "$outf" | tail -n 5
+				ok[$e]=false
+				failures+=("$b $e checksum")
+				continue
+			fi
+			runs[$e]+=" $(ms "$run_ns")"
+			if [ -z "${best[$e]}" ] || [ "$run_ns" -lt "${best[$e]}" ]; then
+				best[$e]=$run_ns
+			fi
+		done
+	done
 	if [ -z "$want" ]; then
-		echo "  FAIL $b native: no checksum line"
-		failures+=("$b native")
+		echo "  (no native checksum: bt86 and qemu not run)"
 		continue
 	fi
-	echo "  native    ${t_nat[$b]} ms   checksum $want"
+	for e in native bt86 qemu; do
+		${ok[$e]} && [ -n "${best[$e]}" ] || continue
+		printf '  %-8s %9s ms  checksum %s  (runs:%s)\n' "$e" "$(ms "${best[$e]}")" "$want" "${runs[$e]}"
+	done
+	${ok[native]} && t_nat[$b]=$(ms "${best[native]}")
+	${ok[bt86]} && t_bt[$b]=$(ms "${best[bt86]}")
+	${ok[qemu]} && [ -n "${best[qemu]}" ] && t_qemu[$b]=$(ms "${best[qemu]}")
 
-	# bt86: a plain timed run, then one with --stats for the translation numbers
-	if timed_best "$b bt86" 1 "$tmp/bt.ser" "$BT86" run -q --serial "file:$tmp/bt.ser" --engine=bt "$elf"; then
-		got=$(checksum_of "$tmp/bt.ser")
-		if [ "$got" != "$want" ]; then
-			echo "  FAIL $b bt86: checksum ${got:-missing}, native says $want"
-			sed 's/^/    | /' "$tmp/bt.ser" | tail -n 5
-			failures+=("$b bt86 checksum")
-		else
-			t_bt[$b]=$best_ms
-			echo "  bt86      ${t_bt[$b]} ms   checksum $got"
-		fi
-		if "$BT86" run -q --serial none --stats --engine=bt "$elf" >/dev/null 2>"$tmp/stats"; then
-			:
-		fi
+	# One more bt86 run, untimed, with --stats for the translation numbers.
+	if ${ok[bt86]}; then
+		"$BT86" run -q --serial none --stats --engine=bt "$elf" >/dev/null 2>"$tmp/stats"
 		# "translation time  1.470 ms (1871 ns per guest insn)"
 		tr_ms[$b]=$(sed -n 's/^ *translation time *\([0-9.]*\) ms.*/\1/p' "$tmp/stats")
 		tr_ns[$b]=$(sed -n 's/^ *translation time .*(\([0-9.]*\) ns per guest insn).*/\1/p' "$tmp/stats")
@@ -176,28 +224,9 @@ for b in "${benches[@]}"; do
 			if (ns == "" || c == "" || ms == "" || ms == 0) { print "-"; exit }
 			printf "%.0f", ns * c / (ms * 1e6) }')
 		: "${tr_ms[$b]:=-}" "${tr_ns[$b]:=-}" "${tr_blocks[$b]:=-}" "${tr_insns[$b]:=-}" "${tc_pct[$b]:=-}" "${tsig[$b]:=-}"
-		echo "  bt86      translated ${tr_blocks[$b]} blocks / ${tr_insns[$b]} guest insns in ${tr_ms[$b]} ms" \
-			"(${tr_ns[$b]} ns, ~${tr_cyc[$b]} TSC cycles per guest insn); ${tc_pct[$b]}% of cycles in TC," \
-			"${tsig[$b]} host timer signals"
-	else
-		failures+=("$b bt86")
-	fi
-
-	# qemu-system-i386, TCG
-	if $have_qemu; then
-		if timed_best "$b qemu" 1 "$tmp/qemu.ser" "$QEMU" -accel tcg -kernel "$elf" -display none \
-			-serial "file:$tmp/qemu.ser" -device isa-debug-exit,iobase=0xf4,iosize=4 -m 128 -no-reboot; then
-			got=$(checksum_of "$tmp/qemu.ser")
-			if [ "$got" != "$want" ]; then
-				echo "  FAIL $b qemu: checksum ${got:-missing}, native says $want"
-				failures+=("$b qemu checksum")
-			else
-				t_qemu[$b]=$best_ms
-				echo "  qemu-tcg  ${t_qemu[$b]} ms   checksum $got"
-			fi
-		else
-			failures+=("$b qemu")
-		fi
+		echo "  bt86 translated ${tr_blocks[$b]} blocks / ${tr_insns[$b]} guest insns in ${tr_ms[$b]} ms" \
+			"(${tr_ns[$b]} ns, ~${tr_cyc[$b]} TSC cycles per guest insn);"
+		echo "       ${tc_pct[$b]}% of cycles in the TC, ${tsig[$b]} host timer signals"
 	fi
 done
 
