@@ -52,6 +52,20 @@ else
 	sed 's/^/    | /' <<<"$out" | grep FAIL | head
 fi
 
+for seed in 1 2 3 4 5 6 7 8; do
+	out=$(timeout -s TERM 5 "$BT86" run -q build/hostile/garbage_pt.elf --append "seed=$seed" 2>&1)
+	st=$?
+	if [ $st -eq 1 ] && ! grep -q '^FAIL' <<<"$out"; then
+		ok "garbage_pt seed=$seed: finished"
+	elif [ $st -eq 6 ]; then
+		ok "garbage_pt seed=$seed: triple fault (its tables ate its kernel)"
+	elif [ $st -eq 124 ] || [ $st -eq 130 ]; then
+		ok "garbage_pt seed=$seed: its writes wrecked its own kernel; looped until stopped"
+	else
+		bad "garbage_pt seed=$seed: status $st: $(grep -E 'FAIL|error' <<<"$out" | head -3)"
+	fi
+done
+
 # A spinning guest stops cleanly, and promptly, on SIGTERM and SIGINT.
 for sig in TERM INT; do
 	"$BT86" run -q --serial none build/hostile/spin.elf </dev/null 2>/tmp/bt86-spin.$$ &
