@@ -258,6 +258,29 @@ static int flush_pending(struct engine *e)
 	return 0;
 }
 
+/*
+ * A new state (the entry state, or a machine reset) starts with nothing in
+ * flight: no interrupt or exception KVM still holds for the old one, no
+ * interrupt shadow.  flags 0: leave the optional fields (SMM, NMI pending) be.
+ */
+static int clear_events(struct engine *e)
+{
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(e->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		goto fail;
+	memset(&ev.exception, 0, sizeof(ev.exception));
+	memset(&ev.interrupt, 0, sizeof(ev.interrupt));
+	ev.nmi.injected = 0;
+	ev.flags = 0;
+	if (ioctl(e->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) < 0)
+		goto fail;
+	return 0;
+fail:
+	bt86_error("kvm: cannot clear the vCPU's pending events: %s", strerror(errno));
+	return -1;
+}
+
 static int kvmeng_set_state(struct engine *e, const struct x86_state *s)
 {
 	struct kvm_sregs sr;
@@ -308,7 +331,7 @@ static int kvmeng_set_state(struct engine *e, const struct x86_state *s)
 		bt86_error("kvm: KVM_SET_REGS: %s", strerror(errno));
 		return -1;
 	}
-	return 0;
+	return clear_events(e);
 }
 
 static int kvmeng_get_state(struct engine *e, struct x86_state *s)
