@@ -13,6 +13,7 @@
 
 #define MSR_IA32_TSC		0x010
 #define MSR_IA32_APIC_BASE	0x01b
+#define MSR_IA32_BIOS_SIGN_ID	0x08b	/* microcode revision: reads 0, writes ignored */
 #define MSR_IA32_MTRRCAP	0x0fe
 #define MSR_IA32_SYSENTER_CS	0x174
 #define MSR_IA32_SYSENTER_ESP	0x175
@@ -236,6 +237,8 @@ static int emu_msr(struct vcpu *v, const struct bt_insn *in)
 	case MSR_IA32_SYSENTER_EIP: reg = &v->msr_sysenter_eip; break;
 	case MSR_IA32_PAT: reg = &v->msr_pat; break;
 	case MSR_IA32_MISC_ENABLE: reg = &v->msr_misc_enable; break;
+	case MSR_IA32_BIOS_SIGN_ID:
+		break;
 	case MSR_IA32_MTRRCAP:
 	case MSR_MTRR_DEF_TYPE:
 		if (wr && val) {

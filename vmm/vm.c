@@ -204,6 +204,20 @@ static void wait_for_interrupt(struct vm *vm)
 	}
 }
 
+/*
+ * A device write can start, stop or reprogram a timer (a PIT count, an RTC
+ * rate): the engine's host timer must follow at once, or a deadline taken
+ * between the PIT's control word and its count would say "never".
+ */
+static void update_timer_deadline(struct vm *vm)
+{
+	uint64_t next = min_u64(pit_poll(&vm->pit), rtc_poll(&vm->rtc));
+
+	if (console_fd(&vm->console) >= 0)
+		next = min_u64(next, vclock_now(&vm->clock) + CONSOLE_POLL_NS);
+	vm->next_deadline = next;
+}
+
 static void handle_io(struct vm *vm, struct vm_exit *x)
 {
 	vm->io_exits++;
@@ -214,6 +228,8 @@ static void handle_io(struct vm *vm, struct vm_exit *x)
 	} else {
 		io_access(&vm->pio, x->io.port, x->io.data, x->io.size, x->io.is_write);
 	}
+	if (x->io.is_write)
+		update_timer_deadline(vm);
 }
 
 /* Reset the whole machine as the 0xFE pulse would: devices, RAM, the kernel again. */
@@ -340,6 +356,8 @@ int vm_run(struct vm *vm)
 			break;
 		case VMEXIT_MMIO:
 			io_access(&vm->mmio, x.mmio.gpa, x.mmio.data, x.mmio.size, x.mmio.is_write);
+			if (x.mmio.is_write)
+				update_timer_deadline(vm);
 			break;
 		case VMEXIT_HLT:
 			if (x.hlt.halted_forever)

@@ -136,14 +136,26 @@ bool pit_delay_ms(unsigned ms)
 	return true;
 }
 
+/*
+ * Index then data, with interrupts off in between: an IRQ8 handler that
+ * reads register C would otherwise move the index under our feet.
+ */
 uint8_t cmos_read(uint8_t reg)
 {
+	uint32_t flags = irq_save();
+	uint8_t v;
+
 	outb(CMOS_INDEX, reg);
-	return inb(CMOS_DATA);
+	v = inb(CMOS_DATA);
+	irq_restore(flags);
+	return v;
 }
 
 void cmos_write(uint8_t reg, uint8_t val)
 {
+	uint32_t flags = irq_save();
+
 	outb(CMOS_INDEX, reg);
 	outb(CMOS_DATA, val);
+	irq_restore(flags);
 }
