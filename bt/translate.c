@@ -515,8 +515,9 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 {
 	uint8_t buf[16];
 	uint8_t opc = first_opcode(in);
+	/* lea is never copied: its [disp32] form means [rip + disp32] on the host. */
 	bool raw = !in->has_mem && !in->uses_esp && !(opc >= 0x40 && opc <= 0x4f) &&
-		   opc != 0x82 && !(in->agen && in->addrsize != 4);
+		   opc != 0x82 && !in->agen;
 	struct bt_hostmem hm = { H_VIEW, H_ADDR, 1, 0 };
 	int n, hi;
 
@@ -528,6 +529,15 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 	}
 	if (in->agen && in->addrsize != 4)
 		return -1;
+	if (in->agen && in->opnd[1].mem.base.cls == BT_RC_NONE &&
+	    in->opnd[1].mem.index.cls == BT_RC_NONE) {
+		/* lea r, [disp32]: in 64-bit mode that encoding is RIP-relative. */
+		if (in->opsize != 4 || in->opnd[0].reg.cls != BT_RC_GPR32)
+			return -1;
+		emit_mov32_imm(&x->e, host_of_guest(in->opnd[0].reg.num),
+			       (uint32_t)in->opnd[1].mem.disp);
+		return 0;
+	}
 	if (in->has_mem && (wraps_here(x) || !direct_operand(x, in, &hm))) {
 		if (emit_addr(x, &in->opnd[in->memop].mem, 0) < 0)
 			return -1;
