@@ -524,7 +524,7 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 	if (in->vex || (in->fpu_sse && x->mode->fpu_trap))
 		return -1;
 	if (raw) {
-		emit_bytes(&x->e, in->bytes, in->len);
+		emit_bytes(&x->e, in->bytes, in->blen);
 		return 0;
 	}
 	if (in->agen && in->addrsize != 4)
@@ -851,6 +851,7 @@ struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool single
 			in->eip = cur;
 			in->op = BT_UD;
 			in->len = 1;
+			in->blen = 1;
 			in->memop = -1;
 			in->truncated = dr == -2;
 		}

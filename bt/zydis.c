@@ -248,7 +248,31 @@ int bt_decode(const uint8_t *code, size_t avail, uint32_t eip, struct bt_insn *i
 			return -1;
 	}
 	in->len = zi.length;
+	in->blen = zi.length;
 	memcpy(in->bytes, code, zi.length);
+	if ((zi.mnemonic == ZYDIS_MNEMONIC_TZCNT || zi.mnemonic == ZYDIS_MNEMONIC_LZCNT) &&
+	    !(zi.attributes & ZYDIS_ATTRIB_HAS_VEX)) {
+		/*
+		 * F3 0F BC/BD: a CPU without BMI1/LZCNT (ours) ignores the F3 and
+		 * runs bsf/bsr; Linux counts on that.  The host has BMI1, so drop
+		 * the prefix from what it will run.
+		 */
+		uint8_t tmp[15];
+		bool prefix = true;
+		int n = 0;
+
+		for (int i = 0; i < zi.length; i++) {
+			if (code[i] == 0x0f)
+				prefix = false;
+			if (!(prefix && code[i] == 0xf3))
+				tmp[n++] = code[i];
+		}
+		if (n < zi.length && ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec32, tmp, (ZyanUSize)n,
+									 &zi, zo))) {
+			memcpy(in->bytes, tmp, (size_t)n);
+			in->blen = (uint8_t)n;
+		}
+	}
 	in->mnemonic = (uint16_t)zi.mnemonic;
 	in->op = (uint16_t)classify(&zi, zo);
 	in->opsize = (uint8_t)(zi.operand_width / 8);
@@ -321,7 +345,7 @@ int bt_reencode(const struct bt_insn *in, bool swap_high8, const struct bt_hostm
 	ZyanUSize len = cap;
 
 	zy_init();
-	if (ZYAN_FAILED(ZydisDecoderDecodeFull(&dec32, in->bytes, in->len, &zi, zo)))
+	if (ZYAN_FAILED(ZydisDecoderDecodeFull(&dec32, in->bytes, in->blen, &zi, zo)))
 		return -1;
 	if (ZYAN_FAILED(ZydisEncoderDecodedInstructionToEncoderRequest(&zi, zo,
 				zi.operand_count_visible, &req)))
@@ -361,7 +385,7 @@ int bt_format_guest(const struct bt_insn *in, char *buf, size_t n)
 
 	zy_init();
 	buf[0] = '\0';
-	if (ZYAN_FAILED(ZydisDecoderDecodeFull(&dec32, in->bytes, in->len, &zi, zo)))
+	if (ZYAN_FAILED(ZydisDecoderDecodeFull(&dec32, in->bytes, in->blen, &zi, zo)))
 		return -1;
 	if (ZYAN_FAILED(ZydisFormatterFormatInstruction(&fmt, &zi, zo, zi.operand_count_visible,
 							buf, n, in->eip, ZYAN_NULL)))

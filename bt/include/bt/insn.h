@@ -73,8 +73,9 @@ struct bt_opnd {
 
 struct bt_insn {
 	uint32_t eip;
-	uint8_t len;
-	uint8_t bytes[15];
+	uint8_t len;		/* guest length: the next instruction is at eip + len */
+	uint8_t blen;		/* bytes[] length; < len when a prefix was dropped */
+	uint8_t bytes[15];	/* what to copy or re-encode for the host */
 	uint16_t op;		/* enum bt_op */
 	uint16_t mnemonic;	/* the decoder's own id, for the formatter only */
 	uint8_t opsize;		/* effective operand size in bytes */
