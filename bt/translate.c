@@ -703,6 +703,11 @@ static int xl_insn(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 {
 	if (in->op == BT_CLI || in->op == BT_STI || in->op == BT_PUSHF || in->op == BT_POPF)
 		return xl_flags_inline(x, in, m);
+	if (in->op == BT_RDTSC && x->mode->tsc_raw) {
+		/* The virtual TSC is the host's while the guest has not moved it. */
+		emit_bytes(&x->e, in->bytes, in->blen);
+		return 0;
+	}
 	if (needs_monitor(in))
 		return -1;
 	switch (in->op) {

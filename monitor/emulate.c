@@ -228,8 +228,10 @@ static int emu_msr(struct vcpu *v, const struct bt_insn *in)
 		return EMU_CONTINUE;
 	switch (idx) {
 	case MSR_IA32_TSC:
-		if (wr)
+		if (wr) {
 			v->tsc_offset = (int64_t)(val - __rdtsc());
+			v->mode_dirty = true;	/* rdtsc can no longer run natively */
+		}
 		rd = guest_tsc(v);
 		break;
 	case MSR_IA32_SYSENTER_CS: reg = &v->msr_sysenter_cs; break;
@@ -315,6 +317,7 @@ static int emu_mov_cr(struct vcpu *v, const struct bt_insn *in, struct vm_exit *
 			return EMU_CONTINUE;
 		}
 		vcpu_set_control(v, v->cr0, v->cr3, val);
+		v->mode_dirty = true;	/* CR4.TSD decides how rdtsc is translated */
 		break;
 	default:
 		vcpu_fault(v, EXC_UD, false, 0);

@@ -65,6 +65,7 @@ void vcpu_update_mode(struct vcpu *v)
 	m.cs32 = (v->seg[S_CS].attr & SEG_ATTR_DB) != 0;
 	m.ss32 = (v->seg[S_SS].attr & SEG_ATTR_DB) != 0;
 	m.fpu_trap = (v->cr0 & (X86_CR0_TS | X86_CR0_EM)) != 0;
+	m.tsc_raw = v->tsc_offset == 0 && !((v->cr4 & X86_CR4_TSD) && v->cpl);
 	v->mode = tc_mode_id(&v->tc, &m);
 	v->mode_dirty = false;
 	v->last_exit = NULL;

@@ -125,6 +125,7 @@ struct bt_mode {
 	uint8_t cs32;		/* CS.D: only 32-bit code is translated */
 	uint8_t ss32;
 	uint8_t fpu_trap;	/* CR0.TS or CR0.EM: x87/SSE instructions go to the monitor */
+	uint8_t tsc_raw;	/* guest TSC == host TSC and rdtsc allowed: run it natively */
 };
 
 /*
