@@ -489,7 +489,10 @@ static int high8_gpr(const struct bt_insn *in)
 	return -1;
 }
 
-/* Does the instruction name the low byte of gpr anywhere (explicitly or not)? */
+/*
+ * Does a register operand (explicit or not) name gpr other than as its high
+ * byte?  Address registers do not count: the address is in r14 by then.
+ */
 static bool uses_gpr(const struct bt_insn *in, int gpr)
 {
 	for (int i = 0; i < in->nopnds; i++) {
@@ -497,10 +500,6 @@ static bool uses_gpr(const struct bt_insn *in, int gpr)
 
 		if (o->kind == BT_OPND_REG && o->reg.cls != BT_RC_GPR8H &&
 		    o->reg.cls != BT_RC_SEG && o->reg.cls != BT_RC_OTHER && o->reg.num == gpr)
-			return true;
-		if (o->kind == BT_OPND_MEM &&
-		    ((o->mem.base.cls != BT_RC_NONE && o->mem.base.num == gpr) ||
-		     (o->mem.index.cls != BT_RC_NONE && o->mem.index.num == gpr)))
 			return true;
 	}
 	return false;
@@ -556,6 +555,12 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 	hi = high8_gpr(in);
 	if (hi < 0 || uses_gpr(in, hi))
 		return -1;
+	if (in->has_mem && hm.index != H_ADDR) {
+		/* The swap would move an address register: take the address first. */
+		if (emit_addr(x, &in->opnd[in->memop].mem, 0) < 0)
+			return -1;
+		hm = (struct bt_hostmem){ H_VIEW, H_ADDR, 1, 0 };
+	}
 	n = bt_reencode(in, true, &hm, buf, sizeof(buf));
 	if (n <= 0)
 		return -1;

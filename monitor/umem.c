@@ -320,14 +320,17 @@ int umem_emulate_store(struct vcpu *v, const struct bt_insn *in)
 	return 0;
 }
 
+static uint32_t wrap_slot(uint32_t phys)
+{
+	return (phys * 0x9e3779b1u) >> 22;	/* 1024 slots */
+}
+
 bool umem_wraps(void *opaque, uint32_t phys)
 {
 	struct vcpu *v = opaque;
 
-	for (int i = 0; i < v->nwraps; i++)
-		if (v->wraps[i] == phys)
-			return true;
-	return false;
+	/* Slot 0 of the hash would match phys 0 in an empty table: store phys + 1. */
+	return v->wraps[wrap_slot(phys)] == phys + 1;
 }
 
 int umem_wrapped(struct vcpu *v, struct vm_exit *x)
@@ -343,10 +346,8 @@ int umem_wrapped(struct vcpu *v, struct vm_exit *x)
 			 (unsigned long long)v->fault_addr);
 		return 1;
 	}
-	if (v->nwraps < (int)(sizeof(v->wraps) / sizeof(v->wraps[0])))
-		v->wraps[v->nwraps++] = phys;
-	else
-		v->wraps[phys % v->nwraps] = phys;
+	v->wraps[wrap_slot(phys)] = phys + 1;
+	v->st.wraps++;
 	tc_invalidate_phys(&v->tc, phys & ~0xfffu, 4096);
 	v->last_exit = NULL;
 	return 0;
@@ -374,9 +375,17 @@ int umem_fault(struct vcpu *v, uint32_t lin, bool write, enum smmu_fault kind, u
 		if (!tc_page_has_code(&v->tc, phys))
 			note_trace_fault(v);
 		if (tc_page_has_code(&v->tc, phys)) {
-			/* Self-modifying code: the blocks go, the page stops being code. */
+			/*
+			 * Self-modifying code, or data beside code: only the blocks
+			 * the store can reach go (a string instruction may reach the
+			 * whole page); the rest of the page keeps its translations
+			 * and its trace, and is opened for this one step.
+			 */
 			v->st.smc_faults++;
-			tc_invalidate_phys(&v->tc, phys & ~0xfffu, 4096);
+			if (v->fault_string)
+				tc_invalidate_phys(&v->tc, phys & ~0xfffu, 4096);
+			else
+				tc_invalidate_phys(&v->tc, phys, 16);
 			v->last_exit = NULL;
 		}
 		if (smmu_frame_traced(&v->mmu, phys) && open_frame(v, lin, phys) < 0)

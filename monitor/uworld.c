@@ -29,7 +29,7 @@
 #include "monitor/vcpu.h"
 #include "vmm/vm.h"
 
-#define TC_SIZE		(64u << 20)
+#define TC_SIZE		(256u << 20)	/* address space; only what is used costs memory */
 
 void tc_enter(struct bt_cpu *cpu, void *code);
 void tc_exit(void);
@@ -164,6 +164,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 		signal(sig, SIG_DFL);
 		return;
 	}
+	v->fault_string = m->fixup == TC_FIX_STRING;
 	if (m->fixup == TC_FIX_STRING)
 		fix_string(v, b, m, g);
 	else if (m->fixup == TC_FIX_HSWAP)
@@ -664,6 +665,8 @@ static void bt_print_stats(struct engine *e, FILE *o)
 		(unsigned long long)v->st.hidden_in_handler);
 	fprintf(o, "  adaptive retranslations %8llu (stores that kept hitting traces)\n",
 		(unsigned long long)v->st.adaptive_retranslations);
+	fprintf(o, "  wrapped addresses     %10llu (instructions retranslated with lea)\n",
+		(unsigned long long)v->st.wraps);
 	tc_print_stats(&v->tc, o);
 	smmu_print_stats(&v->mmu, o);
 }

@@ -44,6 +44,7 @@ struct vcpu_stats {
 	uint64_t cycles_tc, cycles_monitor;	/* TSC cycles inside / outside tc_enter */
 	uint64_t hidden_in_handler;		/* filled without leaving the TC */
 	uint64_t adaptive_retranslations;	/* stores turned into callouts */
+	uint64_t wraps;				/* instructions retranslated with lea */
 	uint64_t callouts[BT_NR_OPS];	/* executed, by instruction class */
 };
 
@@ -95,8 +96,7 @@ struct vcpu {
 		uint16_t faults;
 		bool hot;
 	} adapt[256];
-	uint32_t wraps[64];		/* instructions (guest-physical) that need lea */
-	int nwraps;
+	uint32_t wraps[1024];		/* instructions (guest-physical) that need lea: a hash */
 
 	/* a port-I/O exit in flight: completed at the next run */
 	struct {
@@ -113,6 +113,7 @@ struct vcpu {
 	enum vcpu_fault fault;
 	uint64_t fault_addr;
 	bool fault_write;
+	bool fault_string;		/* the faulting instruction is a string instruction */
 	enum smmu_fault segv;		/* what the shadow MMU made of a view fault */
 	uint32_t segv_err, segv_phys;
 	struct tc_exit *last_exit;	/* chainable exit to link at the next lookup */

@@ -8,10 +8,10 @@
 #include "vmm/ram.h"
 
 /*
- * A view reserves a guard around its 4 GiB window: translated code may form
+ * A view reserves room around its 4 GiB window: translated code may form
  * [base + reg*scale + disp] without the 32-bit wrap, which reaches up to
- * 4 GiB * 8 + 2 GiB above the base and 2 GiB below it.  Nothing is ever
- * mapped there, so such an access faults and is retranslated with lea.
+ * 4 GiB * 8 + 2 GiB above the base and 2 GiB below it.  The 4 GiB above and
+ * 2 GiB below mirror the window (see view.c); the rest is a guard.
  */
 #define VIEW_WINDOW	(4ull << 30)
 #define VIEW_BELOW	(2ull << 30)
