@@ -80,6 +80,9 @@ int smmu_init(struct smmu *m, struct guest_ram *ram)
 	m->ptu = calloc(m->ptu_cap, sizeof(*m->ptu));
 	/* Leave room for the VMM's own mappings; each shadow page may be one VMA. */
 	m->map_budget = read_map_count_limit() / 6;	/* a page is up to 3 mappings */
+	/* Tests squeeze it to make eviction happen on small guests. */
+	if (getenv("BT86_SHADOW_PAGES"))
+		m->map_budget = strtoull(getenv("BT86_SHADOW_PAGES"), NULL, 0);
 	if (!m->frames || !m->rmap || !m->ptu)
 		return -1;
 	m->nrmap = 1;	/* index 0 means "none" */
