@@ -33,6 +33,7 @@
 
 #include "monitor/cpuid.h"
 #include "monitor/kvm_probe.h"
+#include "vmm/htimer.h"
 #include "vmm/vm.h"
 
 /*
@@ -98,9 +99,7 @@ struct engine {
 	int sys_fd, vm_fd, vcpu_fd;
 	struct kvm_run *run;
 	size_t run_size;
-	timer_t timer;
-	bool have_timer;
-	uint64_t timer_deadline;
+	struct htimer timer;
 	/*
 	 * KVM finishes an IN or an MMIO read only at the next KVM_RUN.  Until
 	 * then the register state is not final, so get_state/set_state first
@@ -139,38 +138,8 @@ static void on_kvmeng_timer(int sig)
 
 static int install_timer(struct engine *e)
 {
-	struct sigaction sa;
-	struct sigevent sev;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_kvmeng_timer;
-	sa.sa_flags = SA_RESTART;	/* KVM_RUN still returns EINTR: KVM never restarts */
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, NULL) < 0)
-		return -1;
-	memset(&sev, 0, sizeof(sev));
-	sev.sigev_notify = SIGEV_SIGNAL;
-	sev.sigev_signo = SIGALRM;
-	if (timer_create(CLOCK_MONOTONIC, &sev, &e->timer) < 0)
-		return -1;
-	e->have_timer = true;
-	return 0;
-}
-
-/* Program the host timer for the next device event (absolute CLOCK_MONOTONIC). */
-static void arm_timer(struct engine *e, uint64_t deadline)
-{
-	struct itimerspec its;
-
-	if (deadline == e->timer_deadline)
-		return;
-	memset(&its, 0, sizeof(its));
-	if (deadline != VCLOCK_NEVER) {
-		its.it_value.tv_sec = (time_t)(deadline / 1000000000ull);
-		its.it_value.tv_nsec = (long)(deadline % 1000000000ull);
-	}
-	timer_settime(e->timer, TIMER_ABSTIME, &its, NULL);
-	e->timer_deadline = deadline;
+	/* SA_RESTART: KVM_RUN still returns EINTR, KVM never restarts it. */
+	return htimer_create(&e->timer, on_kvmeng_timer, SA_RESTART);
 }
 
 /* ---- architectural state <-> KVM ---- */
@@ -417,8 +386,7 @@ static void kvmeng_destroy(struct engine *e)
 		return;
 	if (kvmeng_cur == e)
 		kvmeng_cur = NULL;
-	if (e->have_timer)
-		timer_delete(e->timer);
+	htimer_destroy(&e->timer);
 	if (e->run)
 		munmap(e->run, e->run_size);
 	if (e->vcpu_fd >= 0)
@@ -451,7 +419,6 @@ static struct engine *kvmeng_create(struct vm *vm)
 		return NULL;
 	e->vm = vm;
 	e->sys_fd = e->vm_fd = e->vcpu_fd = -1;
-	e->timer_deadline = VCLOCK_NEVER;
 	e->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (e->sys_fd < 0)
 		return create_failed(e, "cannot open /dev/kvm (no hardware virtualization "
@@ -654,7 +621,7 @@ static int kvmeng_run(struct engine *e, struct vm_exit *x)
 			x->kind = VMEXIT_POLL;
 			return 0;
 		}
-		arm_timer(e, vm->next_deadline);
+		htimer_arm(&e->timer, vm->next_deadline);
 		if (offer_interrupt(e) < 0)
 			return run_error(x, "KVM_INTERRUPT: %s", strerror(errno));
 		e->st.runs++;

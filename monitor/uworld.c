@@ -27,6 +27,7 @@
 #include <x86intrin.h>
 
 #include "monitor/vcpu.h"
+#include "vmm/htimer.h"
 #include "vmm/vm.h"
 
 #define TC_SIZE		(256u << 20)	/* address space; only what is used costs memory */
@@ -39,9 +40,7 @@ void tc_fault_exit(void);
 struct engine {
 	struct vcpu v;			/* first, and 64-byte aligned */
 	struct vm *vm;
-	timer_t timer;
-	bool have_timer;
-	uint64_t timer_deadline;
+	struct htimer timer;
 	uint8_t *altstack;
 };
 
@@ -206,7 +205,6 @@ static int install_signals(struct engine *e)
 {
 	struct sigaction sa;
 	stack_t ss = { .ss_size = 1 << 16 };
-	struct sigevent sev;
 
 	e->altstack = malloc(ss.ss_size);
 	if (!e->altstack)
@@ -222,35 +220,7 @@ static int install_signals(struct engine *e)
 	if (sigaction(SIGSEGV, &sa, NULL) < 0 || sigaction(SIGFPE, &sa, NULL) < 0 ||
 	    sigaction(SIGILL, &sa, NULL) < 0 || sigaction(SIGBUS, &sa, NULL) < 0)
 		return -1;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_timer;
-	sa.sa_flags = SA_ONSTACK | SA_RESTART;
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGALRM, &sa, NULL) < 0)
-		return -1;
-	memset(&sev, 0, sizeof(sev));
-	sev.sigev_notify = SIGEV_SIGNAL;
-	sev.sigev_signo = SIGALRM;
-	if (timer_create(CLOCK_MONOTONIC, &sev, &e->timer) < 0)
-		return -1;
-	e->have_timer = true;
-	return 0;
-}
-
-/* Program the host timer for the next device event (absolute time). */
-static void arm_timer(struct engine *e, uint64_t deadline)
-{
-	struct itimerspec its;
-
-	if (deadline == e->timer_deadline)
-		return;
-	memset(&its, 0, sizeof(its));
-	if (deadline != VCLOCK_NEVER) {
-		its.it_value.tv_sec = (time_t)(deadline / 1000000000ull);
-		its.it_value.tv_nsec = (long)(deadline % 1000000000ull);
-	}
-	timer_settime(e->timer, TIMER_ABSTIME, &its, NULL);
-	e->timer_deadline = deadline;
+	return htimer_create(&e->timer, on_timer, SA_ONSTACK | SA_RESTART);
 }
 
 /* ---- engine ops ---- */
@@ -288,8 +258,7 @@ static void bt_destroy(struct engine *e)
 		return;
 	if (cur_vcpu == &e->v)
 		cur_vcpu = NULL;
-	if (e->have_timer)
-		timer_delete(e->timer);
+	htimer_destroy(&e->timer);
 	tc_destroy(&e->v.tc);
 	smmu_destroy(&e->v.mmu);
 	free(e->altstack);
@@ -317,7 +286,6 @@ static struct engine *bt_create(struct vm *vm)
 	v = &e->v;
 	v->vm = vm;
 	v->tc.fd = -1;
-	e->timer_deadline = VCLOCK_NEVER;
 	if (smmu_init(&v->mmu, &vm->ram) < 0) {
 		bt86_error("bt: cannot set up the shadow MMU: %s", strerror(errno));
 		goto fail;
@@ -562,7 +530,7 @@ static int bt_run(struct engine *e, struct vm_exit *x)
 			x->kind = VMEXIT_POLL;
 			return 0;
 		}
-		arm_timer(e, v->vm->next_deadline);
+		htimer_arm(&e->timer, v->vm->next_deadline);
 		single = v->single_pending;
 		if (!single && take_interrupt(v))
 			continue;
