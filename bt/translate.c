@@ -291,6 +291,56 @@ static int xl_pop(struct xl *x, const struct bt_insn *in)
 	return 0;
 }
 
+/* push %sreg: the selector the monitor left in bt_cpu; P6 writes only 16 bits. */
+static int xl_push_seg(struct xl *x, const struct bt_insn *in)
+{
+	static const uint8_t movzx16[] = { 0x0f, 0xb7 };
+	int size = in->opsize == 2 ? 2 : 4;
+
+	emit_mem_op(&x->e, 0, movzx16, 2, H_R11, H_VCPU, H_NONE, 1,
+		    BTC_SEL + 2 * in->opnd[0].reg.num, 0);
+	emit_stack_addr(x, -size);
+	emit_store_reg(x, 2, H_R11);
+	emit_esp_add(x, -size);
+	return 0;
+}
+
+/* pusha: eight stores below ESP (the original ESP among them), then ESP moves. */
+static int xl_pusha(struct xl *x, const struct bt_insn *in)
+{
+	if (in->opsize != 4)
+		return -1;
+	for (int r = R_EAX; r <= R_EDI; r++) {
+		emit_stack_addr(x, -4 * (r + 1));
+		emit_store_reg(x, 4, host_of_guest(r));
+	}
+	emit_esp_add(x, -32);
+	return 0;
+}
+
+/*
+ * popa: the two ends of the 32 bytes are read first (eax's slot into r11,
+ * then edi's), so any fault comes before a guest register has changed.
+ */
+static int xl_popa(struct xl *x, const struct bt_insn *in)
+{
+	static const uint8_t mov = 0x89;
+
+	if (in->opsize != 4)
+		return -1;
+	emit_stack_addr(x, 28);
+	emit_load_reg(x, 4, H_R11);
+	for (int r = R_EDI; r > R_EAX; r--) {
+		if (r == R_ESP)
+			continue;	/* its slot is skipped */
+		emit_stack_addr(x, 4 * (R_EDI - r));
+		emit_load_reg(x, 4, host_of_guest(r));
+	}
+	emit_reg_op(&x->e, 0, &mov, 1, H_R11, H_RAX);	/* mov eax, r11d */
+	emit_esp_add(x, 32);
+	return 0;
+}
+
 static int xl_leave(struct xl *x, const struct bt_insn *in)
 {
 	static const uint8_t mov = 0x89;
@@ -693,6 +743,7 @@ static bool needs_monitor(const struct bt_insn *in)
 	case BT_OTHER: case BT_JMP_REL: case BT_JCC_REL: case BT_CALL_REL: case BT_RET:
 	case BT_JMP_IND: case BT_CALL_IND: case BT_LOOP: case BT_LOOPE: case BT_LOOPNE:
 	case BT_JCXZ: case BT_PUSH: case BT_POP: case BT_LEAVE:
+	case BT_PUSH_SEG: case BT_PUSHA: case BT_POPA:
 	case BT_MOVS: case BT_STOS: case BT_LODS: case BT_CMPS: case BT_SCAS:
 		return false;
 	default:
@@ -743,6 +794,12 @@ static int xl_insn(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 		return xl_pop(x, in);
 	case BT_LEAVE:
 		return xl_leave(x, in);
+	case BT_PUSH_SEG:
+		return xl_push_seg(x, in);
+	case BT_PUSHA:
+		return xl_pusha(x, in);
+	case BT_POPA:
+		return xl_popa(x, in);
 	case BT_MOVS: case BT_STOS: case BT_LODS: case BT_CMPS: case BT_SCAS:
 		return xl_string(x, in, m);
 	default:

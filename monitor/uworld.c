@@ -241,6 +241,7 @@ _Static_assert(offsetof(struct bt_cpu, fx_host) == BTC_FX_HOST, "bt_cpu layout")
 _Static_assert(offsetof(struct bt_cpu, vif) == BTC_VIF, "bt_cpu layout");
 _Static_assert(offsetof(struct bt_cpu, if_of_byte1) == BTC_IFTAB, "bt_cpu layout");
 _Static_assert(offsetof(struct bt_cpu, exit_eip) == BTC_EXIT_EIP, "bt_cpu layout");
+_Static_assert(offsetof(struct bt_cpu, sel) == BTC_SEL, "bt_cpu layout");
 
 static void init_fpu_images(struct vcpu *v)
 {
@@ -552,6 +553,8 @@ static int bt_run(struct engine *e, struct vm_exit *x)
 		v->last_exit = NULL;
 		v->single_pending = false;
 		v->cur_view = smmu_view_for(&v->mmu, v->cpl);
+		for (int i = 0; i < 6; i++)
+			v->bt.sel[i] = v->seg[i].sel;
 		v->bt.view_base = (uint64_t)(uintptr_t)v->cur_view->base;
 		v->bt.ibl_table = (uint64_t)(uintptr_t)v->tc.ibl[v->mode];
 		v->bt.exit_rec = 0;

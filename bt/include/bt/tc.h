@@ -31,6 +31,7 @@ struct bt_cpu {
 	uint8_t vif;		/* 0x460 virtual EFLAGS.IF: cli/sti/popf write it inline */
 	uint8_t pad[15];
 	uint8_t if_of_byte1[256];	/* 0x470 EFLAGS bits 8-15 -> IF, for inline popf */
+	uint16_t sel[6];	/* 0x570 segment selectors (ES..GS), for inline push %sreg */
 };
 
 #define BTC_GPR		0x00
@@ -47,6 +48,7 @@ struct bt_cpu {
 #define BTC_VIF		0x460
 #define BTC_IFTAB	0x470
 #define BTC_VFLAGS	0x5c
+#define BTC_SEL		0x570
 /*
  * Two pages just below the bt_cpu: the poll page, read on backward edges
  * and IBL entries, and the interrupt-window page, read after sti/popf.
