@@ -302,11 +302,14 @@ int umem_emulate_store(struct vcpu *v, const struct bt_insn *in)
 			v->eip = in->eip + in->len;
 			return 0;
 		}
-		memcpy(old, ram->host + (phys & ~0xfffu), 4096);
+		/* Only the entries the store touches can have changed. */
+		uint32_t first = (phys & 0xfff) / 4, count = ((phys & 0xfff) + size + 3) / 4 - first;
+
+		memcpy(old, ram->host + (phys & ~0xfffu) + first * 4, count * 4);
 		memcpy(ram->host + phys, &val, size);
 		if (tc_page_has_code(&v->tc, phys))
-			tc_invalidate_phys(&v->tc, phys & ~0xfffu, 4096);
-		if (smmu_frame_written(&v->mmu, phys, old))
+			tc_invalidate_phys(&v->tc, phys, size);
+		if (smmu_entries_written(&v->mmu, phys, first, count, old))
 			tc_ibl_flush(&v->tc);
 		v->mmu.st.adaptive_stores++;
 		v->eip = in->eip + in->len;

@@ -493,15 +493,46 @@ static bool ptuser_live(struct smmu *m, const struct smmu_ptuser *n, uint32_t pt
 	       (pde & PTE_FRAME) == (pt & PTE_FRAME);
 }
 
-int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old)
+/* Is anything of the 4 MiB region pde mapped in this view? (128 bytes of bitmap) */
+static bool region_mapped(const struct smmu_space *s, int view, uint32_t pde)
+{
+	const uint64_t *w = (const uint64_t *)(s->mapped[view] + pde * 128);
+
+	for (int i = 0; i < 16; i++)
+		if (w[i])
+			return true;
+	return false;
+}
+
+static void clear_region(struct smmu *m, struct smmu_space *s, uint32_t pde)
+{
+	for (int v = 0; v < 2; v++) {
+		if (!region_mapped(s, v, pde))
+			continue;
+		smmu_view_clear(&s->view[v], pde << 22, 1u << 22);
+		for (uint32_t p = 0; p < 1024; p++)
+			set_mapped(m, s, v, (pde << 10) | p, false);
+	}
+}
+
+int smmu_entries_written(struct smmu *m, uint32_t phys, uint32_t first, uint32_t count,
+			 const uint32_t *old)
 {
 	struct smmu_frame *fr = frame_of(m, phys);
 	const uint32_t *now = ram_ptr(m->ram, phys & PTE_FRAME, 4096);
+	static uint16_t diff[1024];
+	uint32_t ndiff = 0;
 	int changed = 0, live = 0;
 
-	if (!fr || !now)
+	if (!fr || !now || first >= 1024)
 		return 0;
+	if (count > 1024 - first)
+		count = 1024 - first;
 	m->st.trace_writes++;
+	/* Which entries changed: once, whatever number of users they have. */
+	for (uint32_t i = 0; i < count; i++)
+		if (old[i] != now[first + i])
+			diff[ndiff++] = (uint16_t)(first + i);
 	if (fr->trace & SMMU_TRACE_PT) {
 		uint32_t *pp = &fr->ptusers;
 
@@ -516,12 +547,9 @@ int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old)
 			}
 			pp = &n->next;
 			live++;
-			for (uint32_t i = 0; i < 1024; i++) {
-				if (old[i] == now[i])
-					continue;
-				unmap_both(m, s, ((uint32_t)n->pde << 10) | i);
-				changed++;
-			}
+			for (uint32_t k = 0; k < ndiff; k++)
+				unmap_both(m, s, ((uint32_t)n->pde << 10) | diff[k]);
+			changed += (int)ndiff;
 		}
 		if (!live) {
 			/* Nobody derives anything from this frame now: stop tracing it. */
@@ -535,22 +563,20 @@ int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old)
 
 			if (!s->used || s->cr3 != (phys & PTE_FRAME))
 				continue;
-			for (uint32_t i = 0; i < 1024; i++) {
-				if (old[i] == now[i])
-					continue;
-				/* A whole 4 MiB region may now come from elsewhere. */
-				for (int v = 0; v < 2; v++) {
-					smmu_view_clear(&s->view[v], i << 22, 1u << 22);
-					for (uint32_t p = 0; p < 1024; p++)
-						set_mapped(m, s, v, (i << 10) | p, false);
-				}
-				changed++;
-			}
+			/* A whole 4 MiB region may now come from elsewhere. */
+			for (uint32_t d = 0; d < ndiff; d++)
+				clear_region(m, s, diff[d]);
+			changed += (int)ndiff;
 		}
 	}
 	if (!changed)
 		m->st.trace_unchanged++;
 	return changed;
+}
+
+int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old)
+{
+	return smmu_entries_written(m, phys, 0, 1024, old);
 }
 
 void smmu_invlpg(struct smmu *m, uint32_t lin)

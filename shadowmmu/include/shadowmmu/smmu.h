@@ -112,6 +112,9 @@ bool smmu_frame_traced(const struct smmu *m, uint32_t phys);
  * shadow entries derived from entries that changed; returns how many did.
  */
 int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old);
+/* The same for entries [first, first+count) only; old[] holds just those. */
+int smmu_entries_written(struct smmu *m, uint32_t phys, uint32_t first, uint32_t count,
+			 const uint32_t *old);
 
 void smmu_invlpg(struct smmu *m, uint32_t lin);
 void smmu_flush(struct smmu *m);
