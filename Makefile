@@ -73,6 +73,7 @@ unit: $(UNIT_BINS)
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/bench.sh
+	@bash tests/bench-paging.sh
 
 clean:
 	rm -rf $(BUILD) samples/build
