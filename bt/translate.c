@@ -39,6 +39,7 @@ struct xl {
 	struct tc_block *b;
 	const struct bt_mode *mode;
 	uint32_t cur_phys;	/* guest-physical address of the instruction at hand */
+	bool fpu_checked;	/* this block already made sure the guest FPU is loaded */
 	struct bt_hostmem slot;	/* where emit_load/store_* access: set by the address emitters */
 };
 
@@ -57,6 +58,7 @@ static struct tc_exit *new_exit(struct xl *x, enum tc_exit_kind kind, uint32_t e
 }
 
 static void emit_poll_probe(struct xl *x);
+static void emit_fpu_check(struct xl *x);
 
 /*
  * jmp (or jcc) to the stub of a new chainable exit; the stub comes at block
@@ -572,6 +574,10 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 
 	if (in->vex || (in->fpu_sse && x->mode->fpu_trap))
 		return -1;
+	if (in->fpu_sse && !x->fpu_checked) {
+		emit_fpu_check(x);
+		x->fpu_checked = true;
+	}
 	if (raw) {
 		emit_bytes(&x->e, in->bytes, in->blen);
 		return 0;
@@ -734,6 +740,24 @@ static int xl_flags_inline(struct xl *x, const struct bt_insn *in, struct tc_map
 	default:
 		return -1;
 	}
+}
+
+/*
+ * Before a block's first x87/SSE instruction: load the guest's FPU image
+ * unless it is loaded already (monitor/glue.S, lazy FPU switching).
+ *   mov r10, rcx; movzx ecx, byte [r13+fpu_loaded]; jrcxz load; jmp done;
+ *   load: call [r13+fpu_load]; done: mov rcx, r10
+ */
+static void emit_fpu_check(struct xl *x)
+{
+	static const uint8_t movzx8[] = { 0x0f, 0xb6 };
+	static const uint8_t call_mem = 0xff;
+
+	emit_bytes(&x->e, (const uint8_t[]){ 0x49, 0x89, 0xca }, 3);		/* mov r10, rcx */
+	emit_mem_op(&x->e, 0, movzx8, 2, H_RCX, H_VCPU, H_NONE, 1, BTC_FPU_LOADED, 0);
+	emit_bytes(&x->e, (const uint8_t[]){ 0xe3, 0x02, 0xeb, 0x07 }, 4);	/* jrcxz +2; jmp +7 */
+	emit_mem_op(&x->e, 0, &call_mem, 1, 2, H_VCPU, H_NONE, 1, BTC_FPU_LOAD, 0);
+	emit_bytes(&x->e, (const uint8_t[]){ 0x4c, 0x89, 0xd1 }, 3);		/* mov rcx, r10 */
 }
 
 /* Instruction classes handled by a callout into the monitor. */

@@ -10,8 +10,14 @@
  * three store the guest state back and return from tc_enter.
  *
  * The host stack pointer is never a guest value (the guest's ESP is r12),
- * so nothing here has to switch stacks; the guest's FPU state is swapped
- * with a clean host image because the monitor's C code and libc use SSE.
+ * so nothing here has to switch stacks.
+ *
+ * The guest's x87/SSE state is switched lazily: entering the TC leaves the
+ * host's state in place; the first x87/SSE instruction of a block checks
+ * fpu_loaded and calls tc_fpu_load, which loads the guest's image; leaving
+ * saves it and puts back a clean host image (the monitor's C code and libc
+ * use SSE and must not run with the guest's MXCSR) only if it was loaded.
+ * Most exits - port I/O, callouts in kernel code - touch no FPU state.
  */
 	.set	BTC_GPR,	0x00
 	.set	BTC_HFLAGS,	0x20
@@ -21,6 +27,7 @@
 	.set	BTC_EXIT_EIP,	0x58
 	.set	BTC_FX_GUEST,	0x60
 	.set	BTC_FX_HOST,	0x260
+	.set	BTC_FPU_LOADED,	0x461
 
 	.text
 	.globl	tc_enter
@@ -37,7 +44,7 @@ tc_enter:
 	mov	%rdi, %r13
 	mov	%rsi, %r11
 	mov	BTC_VIEW(%r13), %r15
-	fxrstor64 BTC_FX_GUEST(%r13)
+	movb	$0, BTC_FPU_LOADED(%r13)
 	pushq	BTC_HFLAGS(%r13)
 	popfq
 	mov	BTC_GPR+0(%r13), %eax
@@ -83,9 +90,12 @@ tc_save:
 	pushfq
 	popq	BTC_HFLAGS(%r13)
 	cld					/* the C ABI wants DF clear */
+	cmpb	$0, BTC_FPU_LOADED(%r13)
+	je	1f
 	fxsave64 BTC_FX_GUEST(%r13)
 	fxrstor64 BTC_FX_HOST(%r13)
-	add	$8, %rsp
+	movb	$0, BTC_FPU_LOADED(%r13)
+1:	add	$8, %rsp
 	pop	%r15
 	pop	%r14
 	pop	%r13
@@ -94,5 +104,14 @@ tc_save:
 	pop	%rbx
 	ret
 	.size	tc_fault_exit, .-tc_fault_exit
+
+	/* Called from a block's first x87/SSE instruction; flags untouched. */
+	.globl	tc_fpu_load
+	.type	tc_fpu_load, @function
+tc_fpu_load:
+	fxrstor64 BTC_FX_GUEST(%r13)
+	movb	$1, BTC_FPU_LOADED(%r13)
+	ret
+	.size	tc_fpu_load, .-tc_fpu_load
 
 	.section .note.GNU-stack,"",@progbits

@@ -36,6 +36,7 @@ void tc_enter(struct bt_cpu *cpu, void *code);
 void tc_exit(void);
 void tc_ibl_miss(void);
 void tc_fault_exit(void);
+void tc_fpu_load(void);
 
 struct engine {
 	struct vcpu v;			/* first, and 64-byte aligned */
@@ -242,6 +243,8 @@ _Static_assert(offsetof(struct bt_cpu, vif) == BTC_VIF, "bt_cpu layout");
 _Static_assert(offsetof(struct bt_cpu, if_of_byte1) == BTC_IFTAB, "bt_cpu layout");
 _Static_assert(offsetof(struct bt_cpu, exit_eip) == BTC_EXIT_EIP, "bt_cpu layout");
 _Static_assert(offsetof(struct bt_cpu, sel) == BTC_SEL, "bt_cpu layout");
+_Static_assert(offsetof(struct bt_cpu, fpu_loaded) == BTC_FPU_LOADED, "bt_cpu layout");
+_Static_assert(offsetof(struct bt_cpu, fpu_load) == BTC_FPU_LOAD, "bt_cpu layout");
 
 static void init_fpu_images(struct vcpu *v)
 {
@@ -305,6 +308,7 @@ static struct engine *bt_create(struct vm *vm)
 	}
 	v->tc.trace = vm->cfg.trace_tc;
 	v->bt.tc_exit = (uint64_t)(uintptr_t)tc_exit;
+	v->bt.fpu_load = (uint64_t)(uintptr_t)tc_fpu_load;
 	v->bt.ibl_miss = (uint64_t)(uintptr_t)tc_ibl_miss;
 	init_fpu_images(v);
 	for (int i = 0; i < 256; i++)

@@ -29,9 +29,12 @@ struct bt_cpu {
 	uint8_t fx_guest[512] __attribute__((aligned(16)));	/* 0x60 guest x87/SSE */
 	uint8_t fx_host[512] __attribute__((aligned(16)));	/* 0x260 host's clean state */
 	uint8_t vif;		/* 0x460 virtual EFLAGS.IF: cli/sti/popf write it inline */
-	uint8_t pad[15];
+	uint8_t fpu_loaded;	/* 0x461 the guest's x87/SSE image is in the CPU */
+	uint8_t pad[14];
 	uint8_t if_of_byte1[256];	/* 0x470 EFLAGS bits 8-15 -> IF, for inline popf */
 	uint16_t sel[6];	/* 0x570 segment selectors (ES..GS), for inline push %sreg */
+	uint32_t pad2;
+	uint64_t fpu_load;	/* 0x580 glue: load the guest's x87/SSE image */
 };
 
 #define BTC_GPR		0x00
@@ -49,6 +52,8 @@ struct bt_cpu {
 #define BTC_IFTAB	0x470
 #define BTC_VFLAGS	0x5c
 #define BTC_SEL		0x570
+#define BTC_FPU_LOADED	0x461
+#define BTC_FPU_LOAD	0x580
 /*
  * Two pages just below the bt_cpu: the poll page, read on backward edges
  * and IBL entries, and the interrupt-window page, read after sti/popf.
