@@ -28,23 +28,11 @@
 
 #include "bt/emit.h"
 #include "bt/tc.h"
+#include "bt/xl.h"
 #include "vmm/cpu.h"
 
 #define BT_MAX_BLOCK_INSNS	48
 #define BT_MAX_BLOCK_BYTES	8192	/* host bytes a block may need, worst case */
-
-struct xl {
-	struct tc *tc;
-	struct emitter e;
-	struct tc_block *b;
-	const struct bt_mode *mode;
-	uint32_t cur_phys;	/* guest-physical address of the instruction at hand */
-	bool fpu_checked;	/* this block already made sure the guest FPU is loaded */
-	struct bt_hostmem slot;	/* where emit_load/store_* access: set by the address emitters */
-};
-
-static const uint8_t OP_MOV_STORE = 0x89;	/* mov r/m, r */
-static const uint8_t OP_MOV_LOAD = 0x8b;	/* mov r, r/m */
 
 static struct tc_exit *new_exit(struct xl *x, enum tc_exit_kind kind, uint32_t eip)
 {
@@ -57,7 +45,6 @@ static struct tc_exit *new_exit(struct xl *x, enum tc_exit_kind kind, uint32_t e
 	return ex;
 }
 
-static void emit_poll_probe(struct xl *x);
 static void emit_fpu_check(struct xl *x);
 
 /*
@@ -66,7 +53,7 @@ static void emit_fpu_check(struct xl *x);
  * start of the block it leaves, so only those edges read the poll page
  * (for a jcc: the condition is inverted around probe + jmp).
  */
-static void exit_direct(struct xl *x, int cc, enum tc_exit_kind kind, uint32_t eip)
+void xl_exit_direct(struct xl *x, int cc, enum tc_exit_kind kind, uint32_t eip)
 {
 	struct tc_exit *ex = new_exit(x, kind, eip);
 	uint32_t skip = 0;
@@ -81,7 +68,7 @@ static void exit_direct(struct xl *x, int cc, enum tc_exit_kind kind, uint32_t e
 		emit_u8(&x->e, 0);
 	}
 	ex->probe_off = x->e.off;
-	emit_poll_probe(x);
+	xl_poll_probe(x);
 	ex->jmp_off = emit_jmp32(&x->e, 0);
 	if (cc >= 0)
 		x->e.rw[skip] = (uint8_t)(x->e.off - (skip + 1));
@@ -119,7 +106,7 @@ static void finish_stubs(struct xl *x)
 }
 
 /* r10d = low 16 bits of the target in r11d; jmp [ibl_table + r10*8]. */
-static void emit_ibl_dispatch(struct xl *x)
+void xl_ibl_dispatch(struct xl *x)
 {
 	static const uint8_t movzx[] = { 0x45, 0x0f, 0xb7, 0xd3 };	/* movzx r10d, r11w */
 
@@ -128,7 +115,7 @@ static void emit_ibl_dispatch(struct xl *x)
 	emit_jmp_mem(&x->e, H_ADDR, H_R10, 8, 0);
 }
 
-static int gpr_host(const struct bt_reg *r)
+int xl_gpr_host(const struct bt_reg *r)
 {
 	if (r->cls == BT_RC_GPR32 || r->cls == BT_RC_GPR16 || r->cls == BT_RC_GPR8)
 		return host_of_guest(r->num);
@@ -136,7 +123,7 @@ static int gpr_host(const struct bt_reg *r)
 }
 
 /* lea r14d, [linear address of m]; -1 for forms not translated inline. */
-static int emit_addr(struct xl *x, const struct bt_mem *m, int32_t esp_adjust)
+int xl_addr(struct xl *x, const struct bt_mem *m, int32_t esp_adjust)
 {
 	int base = H_NONE, index = H_NONE;
 	int32_t disp = m->disp + (int32_t)x->mode->seg_base[m->seg];
@@ -169,18 +156,18 @@ static void emit_slot_op(struct xl *x, int size, uint8_t opcode, int reg)
 }
 
 /* mov [slot], reg. */
-static void emit_store_reg(struct xl *x, int size, int hreg)
+void xl_store_reg(struct xl *x, int size, int hreg)
 {
 	emit_slot_op(x, size, OP_MOV_STORE, hreg);
 }
 
 /* mov reg, [slot]. */
-static void emit_load_reg(struct xl *x, int size, int hreg)
+void xl_load_reg(struct xl *x, int size, int hreg)
 {
 	emit_slot_op(x, size, OP_MOV_LOAD, hreg);
 }
 
-static void emit_store_imm(struct xl *x, int size, uint32_t imm)
+void xl_store_imm(struct xl *x, int size, uint32_t imm)
 {
 	emit_slot_op(x, size, 0xc7, 0);		/* mov r/m, imm */
 	if (size == 2) {
@@ -191,246 +178,13 @@ static void emit_store_imm(struct xl *x, int size, uint32_t imm)
 	}
 }
 
-static bool wraps_here(struct xl *x)
+bool xl_wraps_here(struct xl *x)
 {
 	return x->tc->host.wraps && x->tc->host.wraps(x->tc->host.opaque, x->cur_phys);
 }
 
-/*
- * Make the slot the stack word at ESP + off (SS base folded in): directly
- * [r15 + r12 + off], or through r14 when this instruction has been seen to
- * wrap (ESP near 0 or 4 GiB) or when r14 must hold the address (force).
- */
-static void emit_stack_slot(struct xl *x, int32_t off, bool force_r14)
-{
-	int32_t disp = off + (int32_t)x->mode->seg_base[S_SS];
-
-	if (!force_r14 && !wraps_here(x)) {
-		x->slot = (struct bt_hostmem){ H_VIEW, H_GUEST_ESP, 1, disp };
-		return;
-	}
-	emit_lea32(&x->e, H_ADDR, H_GUEST_ESP, H_NONE, 1, disp);
-	x->slot = (struct bt_hostmem){ H_VIEW, H_ADDR, 1, 0 };
-}
-
-static void emit_stack_addr(struct xl *x, int32_t off)
-{
-	emit_stack_slot(x, off, false);
-}
-
-static void emit_esp_add(struct xl *x, int32_t delta)
-{
-	emit_lea32(&x->e, H_GUEST_ESP, H_GUEST_ESP, H_NONE, 1, delta);
-}
-
-/* Load the value of a push/call/jmp source operand into r11d. */
-static int emit_value_r11(struct xl *x, const struct bt_opnd *o, int size)
-{
-	if (o->kind == BT_OPND_REG && gpr_host(&o->reg) != H_NONE) {
-		static const uint8_t mov = 0x89;
-
-		emit_reg_op(&x->e, 0, &mov, 1, gpr_host(&o->reg), H_R11);
-		return 0;
-	}
-	if (o->kind == BT_OPND_MEM) {
-		if (emit_addr(x, &o->mem, 0) < 0)
-			return -1;
-		emit_load_reg(x, size, H_R11);
-		return 0;
-	}
-	if (o->kind == BT_OPND_IMM) {
-		emit_mov32_imm(&x->e, H_R11, o->imm);
-		return 0;
-	}
-	return -1;
-}
-
-static int xl_push(struct xl *x, const struct bt_insn *in)
-{
-	const struct bt_opnd *o = &in->opnd[0];
-	int size = in->opsize;
-
-	if (size != 4 && size != 2)
-		return -1;
-	if (o->kind == BT_OPND_MEM && emit_value_r11(x, o, size) < 0)
-		return -1;
-	emit_stack_addr(x, -size);
-	if (o->kind == BT_OPND_MEM)
-		emit_store_reg(x, size, H_R11);
-	else if (o->kind == BT_OPND_REG && gpr_host(&o->reg) != H_NONE)
-		emit_store_reg(x, size, gpr_host(&o->reg));
-	else if (o->kind == BT_OPND_IMM)
-		emit_store_imm(x, size, o->imm);
-	else
-		return -1;
-	emit_esp_add(x, -size);
-	return 0;
-}
-
-static int xl_pop(struct xl *x, const struct bt_insn *in)
-{
-	const struct bt_opnd *o = &in->opnd[0];
-	int size = in->opsize;
-
-	if (size != 4 && size != 2)
-		return -1;
-	emit_stack_addr(x, 0);
-	if (o->kind == BT_OPND_REG && gpr_host(&o->reg) != H_NONE) {
-		emit_load_reg(x, size, gpr_host(&o->reg));
-		/* pop %esp: the loaded value wins over the increment. */
-		if (!(o->reg.num == R_ESP && size == 4))
-			emit_esp_add(x, size);
-		return 0;
-	}
-	if (o->kind != BT_OPND_MEM)
-		return -1;
-	emit_load_reg(x, size, H_R11);
-	/* The destination address uses ESP after the increment. */
-	if (emit_addr(x, &o->mem, size) < 0)
-		return -1;
-	emit_store_reg(x, size, H_R11);
-	emit_esp_add(x, size);
-	return 0;
-}
-
-/* push %sreg: the selector the monitor left in bt_cpu; P6 writes only 16 bits. */
-static int xl_push_seg(struct xl *x, const struct bt_insn *in)
-{
-	static const uint8_t movzx16[] = { 0x0f, 0xb7 };
-	int size = in->opsize == 2 ? 2 : 4;
-
-	emit_mem_op(&x->e, 0, movzx16, 2, H_R11, H_VCPU, H_NONE, 1,
-		    BTC_SEL + 2 * in->opnd[0].reg.num, 0);
-	emit_stack_addr(x, -size);
-	emit_store_reg(x, 2, H_R11);
-	emit_esp_add(x, -size);
-	return 0;
-}
-
-/* pusha: eight stores below ESP (the original ESP among them), then ESP moves. */
-static int xl_pusha(struct xl *x, const struct bt_insn *in)
-{
-	if (in->opsize != 4)
-		return -1;
-	for (int r = R_EAX; r <= R_EDI; r++) {
-		emit_stack_addr(x, -4 * (r + 1));
-		emit_store_reg(x, 4, host_of_guest(r));
-	}
-	emit_esp_add(x, -32);
-	return 0;
-}
-
-/*
- * popa: the two ends of the 32 bytes are read first (eax's slot into r11,
- * then edi's), so any fault comes before a guest register has changed.
- */
-static int xl_popa(struct xl *x, const struct bt_insn *in)
-{
-	static const uint8_t mov = 0x89;
-
-	if (in->opsize != 4)
-		return -1;
-	emit_stack_addr(x, 28);
-	emit_load_reg(x, 4, H_R11);
-	for (int r = R_EDI; r > R_EAX; r--) {
-		if (r == R_ESP)
-			continue;	/* its slot is skipped */
-		emit_stack_addr(x, 4 * (R_EDI - r));
-		emit_load_reg(x, 4, host_of_guest(r));
-	}
-	emit_reg_op(&x->e, 0, &mov, 1, H_R11, H_RAX);	/* mov eax, r11d */
-	emit_esp_add(x, 32);
-	return 0;
-}
-
-static int xl_leave(struct xl *x, const struct bt_insn *in)
-{
-	static const uint8_t mov = 0x89;
-
-	if (in->opsize != 4)
-		return -1;
-	emit_reg_op(&x->e, 0, &mov, 1, H_RBP, H_GUEST_ESP);	/* mov r12d, ebp */
-	emit_stack_addr(x, 0);
-	emit_load_reg(x, 4, H_RBP);
-	emit_esp_add(x, 4);
-	return 0;
-}
-
-static int xl_call_rel(struct xl *x, const struct bt_insn *in)
-{
-	if (in->opsize != 4)
-		return -1;
-	emit_stack_addr(x, -4);
-	emit_store_imm(x, 4, in->eip + in->len);
-	emit_esp_add(x, -4);
-	exit_direct(x, -1, TC_EXIT_BRANCH, in->target);
-	return 1;
-}
-
-static int xl_indirect(struct xl *x, const struct bt_insn *in, bool is_call)
-{
-	if (in->opsize != 4 || emit_value_r11(x, &in->opnd[0], 4) < 0)
-		return -1;
-	if (is_call) {
-		emit_stack_addr(x, -4);
-		emit_store_imm(x, 4, in->eip + in->len);
-		emit_esp_add(x, -4);
-	}
-	emit_ibl_dispatch(x);
-	return 1;
-}
-
-static int xl_ret(struct xl *x, const struct bt_insn *in)
-{
-	uint32_t extra = in->nopnds && in->opnd[0].kind == BT_OPND_IMM ? in->opnd[0].imm : 0;
-
-	if (in->opsize != 4)
-		return -1;
-	emit_stack_addr(x, 0);
-	emit_load_reg(x, 4, H_R11);
-	emit_esp_add(x, 4 + (int32_t)(extra & 0xffff));
-	emit_ibl_dispatch(x);
-	return 1;
-}
-
-/* The condition code of a jcc: low nibble of its opcode (70+cc or 0F 80+cc). */
-static int jcc_cond(const struct bt_insn *in)
-{
-	for (int i = 0; i < in->len; i++) {
-		uint8_t b = in->bytes[i];
-
-		if (b >= 0x70 && b <= 0x7f)
-			return b & 15;
-		if (b == 0x0f && i + 1 < in->len)
-			return in->bytes[i + 1] & 15;
-	}
-	return -1;
-}
-
-/*
- * loop/loope/loopne/jecxz have only rel8 forms: emit the original (with an
- * address-size prefix so it uses ECX) over a short hop, then both exits.
- */
-static int xl_loop(struct xl *x, const struct bt_insn *in)
-{
-	uint8_t opc = in->op == BT_LOOP ? 0xe2 : in->op == BT_LOOPE ? 0xe1 :
-		      in->op == BT_LOOPNE ? 0xe0 : 0xe3;
-	uint8_t seq[] = { 0x67, opc, 0x02, 0xeb, 0x00 };
-	uint32_t hop;
-
-	if (in->addrsize != 4 || in->opsize != 4)
-		return -1;
-	/* Taken: hop over the short jmp onto the taken exit; else onto the fall-through. */
-	emit_bytes(&x->e, seq, sizeof(seq));
-	hop = x->e.off - 1;
-	exit_direct(x, -1, TC_EXIT_BRANCH, in->target);
-	x->e.rw[hop] = (uint8_t)(x->e.off - (hop + 1));
-	exit_direct(x, -1, TC_EXIT_BRANCH, in->eip + in->len);
-	return 1;
-}
-
 /* First opcode byte after the legacy prefixes. */
-static uint8_t first_opcode(const struct bt_insn *in)
+uint8_t xl_first_opcode(const struct bt_insn *in)
 {
 	for (int i = 0; i < in->len; i++) {
 		switch (in->bytes[i]) {
@@ -440,65 +194,6 @@ static uint8_t first_opcode(const struct bt_insn *in)
 		default:
 			return in->bytes[i];
 		}
-	}
-	return 0;
-}
-
-/* lea reg64, [reg64 + r15]: into the view without touching the flags. */
-static void emit_view_add(struct xl *x, int reg)
-{
-	static const uint8_t lea = 0x8d;
-
-	emit_mem_op(&x->e, 1, &lea, 1, reg, reg, H_VIEW, 1, 0, 0);
-}
-
-static int xl_string(struct xl *x, const struct bt_insn *in, struct tc_map *m)
-{
-	bool src = in->op == BT_MOVS || in->op == BT_LODS || in->op == BT_CMPS;
-	bool dst = in->op != BT_LODS;
-	int src_seg = S_DS;
-	uint8_t op[3];
-	int n = 0;
-
-	if (in->addrsize != 4)
-		return -1;
-	for (int i = 0; i < in->nopnds; i++)
-		if (in->opnd[i].kind == BT_OPND_MEM && in->opnd[i].mem.base.num == R_ESI)
-			src_seg = in->opnd[i].mem.seg;
-	m->fixup = TC_FIX_STRING;
-	m->aux = (uint8_t)((src ? 1 : 0) | (dst ? 2 : 0) | (src_seg << 2));
-	/* rsi = view + (uint32)(esi + base): wraps like the guest, then enters the window. */
-	if (src) {
-		if (x->mode->seg_base[src_seg])
-			emit_lea32(&x->e, H_RSI, H_RSI, H_NONE, 1,
-				   (int32_t)x->mode->seg_base[src_seg]);
-		emit_view_add(x, H_RSI);
-	}
-	if (dst) {
-		if (x->mode->seg_base[S_ES])
-			emit_lea32(&x->e, H_RDI, H_RDI, H_NONE, 1,
-				   (int32_t)x->mode->seg_base[S_ES]);
-		emit_view_add(x, H_RDI);
-	}
-	if (in->opsize == 2)
-		op[n++] = 0x66;
-	if (in->has_rep)
-		op[n++] = 0xf3;
-	else if (in->has_repne)
-		op[n++] = 0xf2;
-	op[n++] = first_opcode(in);
-	emit_bytes(&x->e, op, (unsigned)n);
-	if (src) {
-		emit_bytes(&x->e, (const uint8_t[]){ 0x89, 0xf6 }, 2);		/* mov esi, esi */
-		if (x->mode->seg_base[src_seg])
-			emit_lea32(&x->e, H_RSI, H_RSI, H_NONE, 1,
-				   -(int32_t)x->mode->seg_base[src_seg]);
-	}
-	if (dst) {
-		emit_bytes(&x->e, (const uint8_t[]){ 0x89, 0xff }, 2);		/* mov edi, edi */
-		if (x->mode->seg_base[S_ES])
-			emit_lea32(&x->e, H_RDI, H_RDI, H_NONE, 1,
-				   -(int32_t)x->mode->seg_base[S_ES]);
 	}
 	return 0;
 }
@@ -565,7 +260,7 @@ static bool uses_gpr(const struct bt_insn *in, int gpr)
 static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 {
 	uint8_t buf[16];
-	uint8_t opc = first_opcode(in);
+	uint8_t opc = xl_first_opcode(in);
 	/* lea is never copied: its [disp32] form means [rip + disp32] on the host. */
 	bool raw = !in->has_mem && !in->uses_esp && !(opc >= 0x40 && opc <= 0x4f) &&
 		   opc != 0x82 && !in->agen;
@@ -593,8 +288,8 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 			       (uint32_t)in->opnd[1].mem.disp);
 		return 0;
 	}
-	if (in->has_mem && (wraps_here(x) || !direct_operand(x, in, &hm))) {
-		if (emit_addr(x, &in->opnd[in->memop].mem, 0) < 0)
+	if (in->has_mem && (xl_wraps_here(x) || !direct_operand(x, in, &hm))) {
+		if (xl_addr(x, &in->opnd[in->memop].mem, 0) < 0)
 			return -1;
 		hm = (struct bt_hostmem){ H_VIEW, H_ADDR, 1, 0 };
 	}
@@ -613,7 +308,7 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 		return -1;
 	if (in->has_mem && hm.index != H_ADDR) {
 		/* The swap would move an address register: take the address first. */
-		if (emit_addr(x, &in->opnd[in->memop].mem, 0) < 0)
+		if (xl_addr(x, &in->opnd[in->memop].mem, 0) < 0)
 			return -1;
 		hm = (struct bt_hostmem){ H_VIEW, H_ADDR, 1, 0 };
 	}
@@ -632,114 +327,10 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 	return 0;
 }
 
-/* mov byte [r13 + vif], val: cli/sti on the virtual IF, no flags touched. */
-static void emit_set_vif(struct xl *x, uint8_t val)
-{
-	static const uint8_t mov = 0xc6;	/* mov r/m8, imm8 */
-
-	emit_mem_op(&x->e, 0, &mov, 1, 0, H_VCPU, H_NONE, 1, BTC_VIF, 0);
-	emit_u8(&x->e, val);
-}
-
 /* mov r14d, [r13 + page]: a load that faults when the monitor wants it to. */
-static void emit_probe(struct xl *x, int32_t page)
+void xl_probe(struct xl *x, int32_t page)
 {
 	emit_mem_op(&x->e, 0, &OP_MOV_LOAD, 1, H_ADDR, H_VCPU, H_NONE, 1, page, 0);
-}
-
-/* Faults only while an interrupt waits for IF. */
-static void emit_irqwin_probe(struct xl *x, struct tc_map *m, bool shadow)
-{
-	m->fixup = TC_FIX_AFTER;
-	m->aux = shadow;
-	emit_probe(x, BTC_IRQWIN);
-}
-
-/*
- * pushf at CPL 0: the guest's EFLAGS is the host's arithmetic flags plus
- * the virtual bits.  Composing it clobbers the flags, so they are saved with
- * pushfq first and restored with popfq before the store.
- */
-static int xl_pushf(struct xl *x)
-{
-	static const uint8_t seq1[] = {
-		0x9c,					/* pushfq */
-		0x4c, 0x8b, 0x1c, 0x24,			/* mov r11, [rsp] */
-		0x41, 0x81, 0xe3,			/* and r11d, imm32 */
-	};
-	static const uint8_t seq2[] = { 0x41, 0x81, 0xe2 };	/* and r10d, imm32 */
-	static const uint8_t or_r11_r10[] = { 0x45, 0x09, 0xd3 };
-	static const uint8_t movzx8[] = { 0x0f, 0xb6 };
-	static const uint8_t mov = OP_MOV_LOAD;
-	static const uint8_t seq3[] = {
-		0x41, 0xc1, 0xe2, 0x09,			/* shl r10d, 9 */
-		0x45, 0x09, 0xd3,			/* or r11d, r10d */
-		0x41, 0x83, 0xcb, 0x02,			/* or r11d, 2 (reserved bit 1) */
-		0x9d,					/* popfq */
-	};
-
-	emit_bytes(&x->e, seq1, sizeof(seq1));
-	emit_u32(&x->e, BT_HOST_FLAGS);
-	emit_mem_op(&x->e, 0, &mov, 1, H_R10, H_VCPU, H_NONE, 1, BTC_VFLAGS, 0);
-	emit_bytes(&x->e, seq2, sizeof(seq2));
-	emit_u32(&x->e, BT_VFLAGS_MASK);
-	emit_bytes(&x->e, or_r11_r10, sizeof(or_r11_r10));
-	emit_mem_op(&x->e, 0, movzx8, 2, H_R10, H_VCPU, H_NONE, 1, BTC_VIF, 0);
-	emit_bytes(&x->e, seq3, sizeof(seq3));
-	emit_stack_addr(x, -4);
-	emit_store_reg(x, 4, H_R11);
-	emit_esp_add(x, -4);
-	return 0;
-}
-
-/*
- * popf at CPL 0: every bit may change.  IF is taken from the popped value's
- * second byte through a 256-entry table (no flags touched), the virtual
- * bits are stored whole (readers mask them), and the arithmetic flags go
- * to the host with popfq.  Then the interrupt-window probe.
- */
-static int xl_popf(struct xl *x, struct tc_map *m)
-{
-	static const uint8_t mov = OP_MOV_LOAD, store = OP_MOV_STORE;
-	static const uint8_t movzx8[] = { 0x0f, 0xb6 };
-	static const uint8_t movb_store = 0x88;
-	static const uint8_t tail[] = { 0x41, 0x53, 0x9d };	/* push r11; popfq */
-
-	emit_stack_slot(x, 0, true);	/* the byte load below needs r14 */
-	emit_load_reg(x, 4, H_R11);
-	emit_mem_op(&x->e, 0, movzx8, 2, H_R10, H_VIEW, H_ADDR, 1, 1, 0);
-	emit_mem_op(&x->e, 0, movzx8, 2, H_R10, H_VCPU, H_R10, 1, BTC_IFTAB, 0);
-	emit_mem_op(&x->e, 0, &movb_store, 1, H_R10, H_VCPU, H_NONE, 1, BTC_VIF, 1);
-	emit_mem_op(&x->e, 0, &store, 1, H_R11, H_VCPU, H_NONE, 1, BTC_VFLAGS, 0);
-	emit_esp_add(x, 4);
-	emit_bytes(&x->e, (const uint8_t[]){ 0x41, 0x81, 0xe3 }, 3);	/* and r11d, imm32 */
-	emit_u32(&x->e, BT_HOST_FLAGS | X86_EFLAGS_FIXED);
-	emit_bytes(&x->e, tail, sizeof(tail));
-	(void)mov;
-	emit_irqwin_probe(x, m, false);
-	return 0;
-}
-
-/* cli/sti/pushf/popf inline at CPL 0, where IOPL cannot refuse them. */
-static int xl_flags_inline(struct xl *x, const struct bt_insn *in, struct tc_map *m)
-{
-	if (x->mode->cpl != 0 || in->opsize == 2)
-		return -1;
-	switch (in->op) {
-	case BT_CLI:
-		emit_set_vif(x, 0);
-		return 0;
-	case BT_STI:
-		emit_set_vif(x, 1);
-		emit_irqwin_probe(x, m, true);
-		return 0;
-	case BT_PUSHF:
-		return xl_pushf(x);
-	case BT_POPF:
-		return xl_popf(x, m);
-	default:
-		return -1;
-	}
 }
 
 /*
@@ -794,13 +385,13 @@ static int xl_insn(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 	case BT_JMP_REL:
 		if (in->opsize != 4)
 			return -1;
-		exit_direct(x, -1, TC_EXIT_BRANCH, in->target);
+		xl_exit_direct(x, -1, TC_EXIT_BRANCH, in->target);
 		return 1;
 	case BT_JCC_REL:
-		if (in->opsize != 4 || jcc_cond(in) < 0)
+		if (in->opsize != 4 || xl_jcc_cond(in) < 0)
 			return -1;
-		exit_direct(x, jcc_cond(in), TC_EXIT_BRANCH, in->target);
-		exit_direct(x, -1, TC_EXIT_BRANCH, in->eip + in->len);
+		xl_exit_direct(x, xl_jcc_cond(in), TC_EXIT_BRANCH, in->target);
+		xl_exit_direct(x, -1, TC_EXIT_BRANCH, in->eip + in->len);
 		return 1;
 	case BT_CALL_REL:
 		return xl_call_rel(x, in);
@@ -847,13 +438,13 @@ static void emit_ibl_entry(struct xl *x)
 	emit_bytes(&x->e, restore, 3);
 	emit_jmp_mem(&x->e, H_VCPU, H_NONE, 1, BTC_IBL_MISS);
 	emit_bytes(&x->e, restore, 3);
-	emit_poll_probe(x);	/* indirect branches close cycles too */
+	xl_poll_probe(x);	/* indirect branches close cycles too */
 }
 
 /* Faults when the monitor wants the guest out at this block boundary. */
-static void emit_poll_probe(struct xl *x)
+void xl_poll_probe(struct xl *x)
 {
-	emit_probe(x, BTC_POLL);
+	xl_probe(x, BTC_POLL);
 }
 
 static void trace_block(struct tc *tc, const struct tc_block *b, const struct bt_insn *ins)
@@ -929,7 +520,7 @@ struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool single
 				*fetch_fault = true;
 				return NULL;
 			}
-			exit_direct(&x, -1, TC_EXIT_END, cur);
+			xl_exit_direct(&x, -1, TC_EXIT_END, cur);
 			break;
 		}
 		if (b->ninsn == 0)
@@ -949,7 +540,7 @@ struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool single
 		/* Stay on one guest page, unless it is the block's only instruction. */
 		if (b->ninsn > 0 && ((lin & 0xfff) + in->len > 0x1000 ||
 				     (phys & ~0xfffu) != (phys0 & ~0xfffu))) {
-			exit_direct(&x, -1, TC_EXIT_END, cur);
+			xl_exit_direct(&x, -1, TC_EXIT_END, cur);
 			break;
 		}
 		if ((lin & 0xfff) + in->len > 0x1000) {
@@ -981,7 +572,7 @@ struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool single
 		}
 		cur += in->len;
 		if (r == 0 && (b->ninsn == BT_MAX_BLOCK_INSNS || single)) {
-			exit_direct(&x, -1, TC_EXIT_END, cur);
+			xl_exit_direct(&x, -1, TC_EXIT_END, cur);
 			r = 1;
 		}
 	}
