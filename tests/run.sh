@@ -2,8 +2,10 @@
 # bt86 test runner: unit tests, script suites and guest samples; sums the tallies.
 #
 # Every suite prints a closing "N passed, N failed" line; a suite that exits
-# non-zero without such a line counts as one failure.  Guest suites listed in
-# tests/guests.cfg run under each engine named there.
+# non-zero without such a line counts as one failure.  The script suites
+# (tests/suite-*.sh) run the guests: samples/guests.cfg and
+# samples/paging/guests.cfg under QEMU and bt86, the disk, hostile guests,
+# Debian's kernel, the kernel module and the KVM engine inside qemu.
 set -u
 cd "$(dirname "$0")/.."
 
