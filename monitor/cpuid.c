@@ -56,11 +56,9 @@ void cpuid_query(uint32_t leaf, uint32_t sub, bool apic, uint32_t out[4])
 		memcpy(out, brand + (leaf - 0x80000002) * 16, 16);
 		break;
 	default:
-		/*
-		 * Intel answers any leaf above its range, basic or extended, with
-		 * the highest basic leaf's data (and so does KVM: both engines agree).
-		 */
-		cpuid_query(1, 0, apic, out);
+		/* Intel answers out-of-range basic leaves with the highest basic leaf. */
+		if (leaf < 0x80000000)
+			cpuid_query(1, 0, apic, out);
 		break;
 	}
 }
