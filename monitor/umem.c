@@ -175,8 +175,15 @@ static int open_frame(struct vcpu *v, uint32_t lin, uint32_t phys)
 	for (i = 0; i < v->nopen; i++)
 		if (v->open[i].phys == (phys & ~0xfffu))
 			break;
-	if (i == 2)
-		return -1;
+	if (i == 2) {
+		/*
+		 * Only a string instruction writes a third page in one step.  Its
+		 * progress so far is architectural (ECX/EDI moved on), so close
+		 * what it has written and go on.
+		 */
+		umem_step_done(v);
+		i = 0;
+	}
 	if (i == v->nopen) {
 		v->open[i].phys = phys & ~0xfffu;
 		v->open[i].lin = lin & ~0xfffu;
