@@ -123,6 +123,28 @@ static void test_register_and_power_on(void)
 	CHECK_EQ(rec.bad_irq, 0, "only IRQ0 driven");
 }
 
+/* Counters a guest never loaded can still be read (a hostile guest found this). */
+static void test_unloaded_channels(void)
+{
+	reset_all();
+	for (uint32_t ch = 1; ch <= 2; ch++) {
+		uint16_t v;
+
+		now_ns += 1000000;
+		outb(0x43, (uint8_t)(ch << 6 | 3 << 4 | 3 << 1));	/* mode 3, lo/hi, no count */
+		v = read_word(0x40 + ch);
+		CHECK(v % 2 == 0, "channel %u mode 3 without a count reads an even value (0x%x)",
+		      (unsigned)ch, v);
+		outb(0x43, (uint8_t)(ch << 6 | 3 << 4 | 2 << 1));	/* mode 2 */
+		(void)read_word(0x40 + ch);
+		outb(0x43, (uint8_t)(ch << 6 | 3 << 4 | 2 << 1 | 1));	/* BCD */
+		v = read_word(0x40 + ch);
+		CHECK((v & 0xf) <= 9 && (v >> 4 & 0xf) <= 9 && (v >> 8 & 0xf) <= 9 &&
+		      (v >> 12) <= 9, "channel %u BCD read without a count is BCD (0x%04x)",
+		      (unsigned)ch, v);
+	}
+}
+
 static void test_mode2_periodic(void)
 {
 	uint64_t d, start, ticks;
@@ -444,6 +466,7 @@ static void test_modes_1_4_5(void)
 int main(void)
 {
 	test_register_and_power_on();
+	test_unloaded_channels();
 	test_mode2_periodic();
 	test_latch_and_access_modes();
 	test_readback();

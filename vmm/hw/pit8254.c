@@ -104,6 +104,8 @@ static uint16_t read_count(const struct pit_channel *c, uint64_t now)
 	uint64_t e = elapsed(c, now), n = c->count, wrap = c->bcd ? 10000 : 65536;
 	uint64_t v, phase, half;
 
+	if (!n)
+		n = wrap;	/* a counter no count was ever written to */
 	switch (c->mode) {
 	case 2:
 		v = n - e % n;
@@ -429,9 +431,12 @@ void pit_init(struct pit *p, const struct vclock *clk, const struct irq_line *ir
 	p->irq = irq;
 	p->ch[0].gate = true;
 	p->ch[1].gate = true;
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		write_control(p, i << PIT_CW_SC_SHIFT | PIT_CW_RW_WORD << PIT_CW_RW_SHIFT |
 			      3 << PIT_CW_MODE_SHIFT, 0);
+		/* Never loaded: reads see a full count, not a division by zero. */
+		p->ch[i].count = 65536;
+	}
 	/* As a PC BIOS leaves it: channel 0 in mode 3 at 18.2 Hz. */
 	now = vclock_now(clk);
 	load_count(&p->ch[0], 0, now);
