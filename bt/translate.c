@@ -123,13 +123,35 @@ int xl_gpr_host(const struct bt_reg *r)
 }
 
 /* lea r14d, [linear address of m]; -1 for forms not translated inline. */
+/*
+ * 16-bit addressing ([bx+si+disp16] and friends): the sum wraps at 64 KiB
+ * before the segment base is added.  movzx truncates without touching the
+ * flags.
+ */
+static int addr16(struct xl *x, const struct bt_mem *m)
+{
+	static const uint8_t movzx16[] = { 0x45, 0x0f, 0xb7, 0xf6 };	/* movzx r14d, r14w */
+	int base = m->base.cls == BT_RC_GPR16 ? host_of_guest(m->base.num) : H_NONE;
+	int index = m->index.cls == BT_RC_GPR16 ? host_of_guest(m->index.num) : H_NONE;
+
+	if ((m->base.cls != BT_RC_NONE && base == H_NONE) ||
+	    (m->index.cls != BT_RC_NONE && index == H_NONE))
+		return -1;
+	emit_lea32(&x->e, H_ADDR, base, index, 1, m->disp);
+	emit_bytes(&x->e, movzx16, sizeof(movzx16));
+	if (x->mode->seg_base[m->seg])
+		emit_lea32(&x->e, H_ADDR, H_ADDR, H_NONE, 1, (int32_t)x->mode->seg_base[m->seg]);
+	x->slot = (struct bt_hostmem){ H_VIEW, H_ADDR, 1, 0 };
+	return 0;
+}
+
 int xl_addr(struct xl *x, const struct bt_mem *m, int32_t esp_adjust)
 {
 	int base = H_NONE, index = H_NONE;
 	int32_t disp = m->disp + (int32_t)x->mode->seg_base[m->seg];
 
 	if (m->addr16)
-		return -1;
+		return addr16(x, m);
 	if (m->base.cls == BT_RC_GPR32) {
 		base = host_of_guest(m->base.num);
 		if (m->base.num == R_ESP)

@@ -54,5 +54,19 @@ int main(void)
 		__asm__ volatile("movl -0x20(%1), %0" : "=r"(a) : "r"(base));
 		reportf(a == 0xffffffff, "[0x10 - 0x20] wraps to the top of the address space");
 	}
+	{
+		/* 16-bit addressing: [bx+si] wraps at 64 KiB before the segment base. */
+		volatile uint8_t *b = (volatile uint8_t *)0x7f00;
+		uint32_t bx = 0x7000, si = 0x0f00;
+		uint8_t v;
+
+		*b = 0;
+		__asm__ volatile(".byte 0x67, 0x88, 0x00" : : "a"(0x5a), "b"(bx), "S"(si) : "memory");
+		reportf(*b == 0x5a, "mov [bx+si], al stores at bx+si (0x%02x)", *b);
+		bx = 0xffff;
+		si = 0x7f01;
+		__asm__ volatile(".byte 0x67, 0x8a, 0x00" : "=a"(v) : "b"(bx), "S"(si) : "memory");
+		reportf(v == 0x5a, "mov al, [bx+si] wraps at 64 KiB (0x%02x)", v);
+	}
 	report_summary();
 }
