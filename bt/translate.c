@@ -8,19 +8,23 @@
  * bt_cpu), r15 at the current view: a 4 GiB host window that shadows the
  * guest address space.  r14, r11 and r10 are scratch.
  *
- * Every guest memory access is rewritten into two steps: a `lea r14d, [...]`
- * that forms the 32-bit linear address (segment base folded into the
- * displacement, so it wraps mod 2^32 exactly as the guest's would, and lea
- * leaves the flags alone), then the original operation on [r15 + r14].
- * Whatever address the guest computes, the access lands inside the window;
- * the window is all the guest can ever touch.
+ * Every guest memory access lands in the view.  The general form is two
+ * steps: a `lea r14d, [...]` that forms the 32-bit linear address (segment
+ * base folded into the displacement, so it wraps mod 2^32 exactly as the
+ * guest's would, and lea leaves the flags alone), then the original
+ * operation on [r15 + r14].  An operand with one register is addressed in
+ * one step, [r15 + reg*scale + disp]; the view mirrors its window above and
+ * below so an unwrapped sum still lands on the right page, and guards the
+ * rest (see shadowmmu/view.c).  Whatever address the guest computes, the
+ * access stays inside its view: the view is all the guest can ever touch.
  *
- * A block has three parts: an IBL entry that checks the indirect-branch
- * target (without touching the flags: lea + jrcxz), the normal entry that
- * starts with a load from the view's poll page (the monitor makes that page
- * inaccessible when it wants the guest out, so a block boundary becomes an
- * exit without any test in the hot path), and the exit stubs.  Instructions
- * that need the monitor end the block with a callout exit.
+ * A block has an IBL entry that checks the indirect-branch target (without
+ * touching the flags: lea + jrcxz) and then reads the poll page, the code,
+ * and the exit stubs.  The poll page (just below the vCPU) is read on edges
+ * that can close a loop; the monitor makes it inaccessible when it wants
+ * the guest out, so the exit costs no test in the hot path.  Instructions
+ * that need the monitor end the block with a callout exit.  The rewritten
+ * instructions (stack, calls, strings, flags) are in bt/mangle.c.
  */
 #include <stdio.h>
 #include <string.h>
