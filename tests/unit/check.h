@@ -40,6 +40,30 @@ static inline int check_eq(unsigned long long got, unsigned long long want,
 			    got, want);
 }
 
+/*
+ * An interrupt line recorder for device tests: per ISA IRQ, the current
+ * level and how many times it rose and fell.  Wire it with
+ *   struct irq_line line = { irq_rec_set, &rec };
+ */
+struct irq_rec {
+	int level[16];
+	int rises[16];
+	int falls[16];
+};
+
+static inline void irq_rec_set(void *opaque, int irq, int level)
+{
+	struct irq_rec *r = opaque;
+
+	if (irq < 0 || irq > 15)
+		return;
+	if (level && !r->level[irq])
+		r->rises[irq]++;
+	if (!level && r->level[irq])
+		r->falls[irq]++;
+	r->level[irq] = level;
+}
+
 /* Print the tally line the runner reads and return the process status. */
 static inline int check_done(void)
 {

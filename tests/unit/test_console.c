@@ -14,11 +14,6 @@
 #include "vmm/hw/uart.h"
 #include "vmm/io.h"
 
-#define EQ(expr, want, what)                                 \
-	do {                                                 \
-		unsigned long long got_ = (expr);            \
-		CHECK_EQ(got_, want, what);                  \
-	} while (0)
 
 #define BASE 0x3f8
 
@@ -57,29 +52,29 @@ static void test_pipe(void)
 	setup(-1);
 	CHECK(pipe(p) == 0, "pipe");
 	CHECK(console_open(&c, p[0]) == 0, "open pipe");
-	EQ(console_fd(&c), p[0], "fd to poll");
+	CHECK_EQ(console_fd(&c), p[0], "fd to poll");
 	console_poll(&c, &u, &ctl);
-	EQ(drain(buf, sizeof(buf)), 0, "nothing yet, poll did not block");
+	CHECK_EQ(drain(buf, sizeof(buf)), 0, "nothing yet, poll did not block");
 	CHECK(write(p[1], msg, strlen(msg)) == (ssize_t)strlen(msg), "write");
 	console_poll(&c, &u, &ctl);
-	EQ(uart_rx_room(&u), 0, "FIFO filled");
+	CHECK_EQ(uart_rx_room(&u), 0, "FIFO filled");
 	console_poll(&c, &u, &ctl);
 	n = drain(buf, sizeof(buf));
-	EQ(n, 16, "only what the FIFO had room for");
+	CHECK_EQ(n, 16, "only what the FIFO had room for");
 	console_poll(&c, &u, &ctl);
 	n += drain(buf + n, sizeof(buf) - n);
-	EQ(n, strlen(msg), "the rest on the next poll");
+	CHECK_EQ(n, strlen(msg), "the rest on the next poll");
 	CHECK(!memcmp(buf, msg, strlen(msg)), "pipe bytes as-is, Ctrl-A included");
-	EQ(ctl.stop, VM_RUNNING, "no escapes on a pipe");
+	CHECK_EQ(ctl.stop, VM_RUNNING, "no escapes on a pipe");
 	close(p[1]);
 	console_poll(&c, &u, &ctl);
-	EQ(console_fd(&c), -1, "EOF: nothing left to poll");
+	CHECK_EQ(console_fd(&c), -1, "EOF: nothing left to poll");
 	console_poll(&c, &u, &ctl);
 	console_close(&c);
 	close(p[0]);
 
 	CHECK(console_open(&c, -1) == 0, "no input");
-	EQ(console_fd(&c), -1, "no fd");
+	CHECK_EQ(console_fd(&c), -1, "no fd");
 	console_poll(&c, &u, &ctl);
 	console_close(&c);
 }
@@ -133,17 +128,17 @@ static void pty_child(int master, const char *name)
 	wait_input(slave);
 	console_poll(&c, &u, &ctl);
 	n = drain(buf, sizeof(buf));
-	EQ(n, 5, "escapes filtered");
+	CHECK_EQ(n, 5, "escapes filtered");
 	CHECK(!memcmp(buf, "a\001bc", 4), "C-a C-a sends C-a, C-a h eaten");
 	CHECK(buf[4] == '\r', "Enter arrives as CR");
 	CHECK(write(master, "\001", 1) == 1, "type C-a");
 	wait_input(slave);
 	console_poll(&c, &u, &ctl);
-	EQ(ctl.stop, VM_RUNNING, "escape pending across reads");
+	CHECK_EQ(ctl.stop, VM_RUNNING, "escape pending across reads");
 	CHECK(write(master, "x", 1) == 1, "type x");
 	wait_input(slave);
 	console_poll(&c, &u, &ctl);
-	EQ(ctl.stop, VM_STOP_USER, "C-a x quits");
+	CHECK_EQ(ctl.stop, VM_STOP_USER, "C-a x quits");
 	CHECK(!strcmp(ctl.why, "quit from console"), "reason");
 	console_close(&c);
 	tcgetattr(slave, &t);

@@ -13,12 +13,6 @@
 #include "vmm/hw/ide.h"
 #include "vmm/io.h"
 
-/* CHECK_EQ evaluates its argument twice; port reads have side effects. */
-#define EQ(expr, want, what)                                 \
-	do {                                                 \
-		unsigned long long got_ = (expr);            \
-		CHECK_EQ(got_, want, what);                  \
-	} while (0)
 
 #define NSECT_IMG 300
 
@@ -157,10 +151,10 @@ static void test_attach_errors(void)
 	close(fd);
 	make_image(img2, 10 * IDE_SECTOR + 100);
 	CHECK(ide_attach(&t, 1, img2) == 0, "odd size attached with a warning");
-	EQ(t.unit[1].sectors, 10, "rounded down to whole sectors");
+	CHECK_EQ(t.unit[1].sectors, 10, "rounded down to whole sectors");
 	CHECK(ide_attach(&t, 1, img2) == -1, "unit already attached");
 	ide_destroy(&t);
-	EQ(t.unit[1].fd, -1, "destroy closes");
+	CHECK_EQ(t.unit[1].fd, -1, "destroy closes");
 	unlink(img2);
 	check_readonly();
 }
@@ -168,35 +162,35 @@ static void test_attach_errors(void)
 static void test_empty_channel(void)
 {
 	setup(false);
-	EQ(inb(IDE_REG_STATUS), 0xff, "no devices: floating bus");
-	EQ(altstatus(), 0xff, "alt status floating");
-	EQ(io_in(&bus, IDE_CMD_BASE, 2), 0xffff, "data floating");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0xff, "no devices: floating bus");
+	CHECK_EQ(altstatus(), 0xff, "alt status floating");
+	CHECK_EQ(io_in(&bus, IDE_CMD_BASE, 2), 0xffff, "data floating");
 }
 
 static void test_select_and_registers(void)
 {
 	setup(true);
-	EQ(inb(IDE_REG_STATUS), 0x50, "master DRDY|DSC");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "master DRDY|DSC");
 	outb(IDE_REG_NSECT, 0x55);
 	outb(IDE_REG_LBAL, 0xaa);
 	outb(IDE_REG_LBAM, 0x12);
 	outb(IDE_REG_LBAH, 0x34);
 	outb(IDE_REG_FEATURE, 0x99);
-	EQ(inb(IDE_REG_NSECT), 0x55, "sector count register");
-	EQ(inb(IDE_REG_LBAL), 0xaa, "LBA low register");
-	EQ(inb(IDE_REG_LBAM), 0x12, "LBA mid register");
-	EQ(inb(IDE_REG_LBAH), 0x34, "LBA high register");
-	EQ(inb(IDE_REG_ERROR), 0x01, "error register: diagnostic code after power-on");
+	CHECK_EQ(inb(IDE_REG_NSECT), 0x55, "sector count register");
+	CHECK_EQ(inb(IDE_REG_LBAL), 0xaa, "LBA low register");
+	CHECK_EQ(inb(IDE_REG_LBAM), 0x12, "LBA mid register");
+	CHECK_EQ(inb(IDE_REG_LBAH), 0x34, "LBA high register");
+	CHECK_EQ(inb(IDE_REG_ERROR), 0x01, "error register: diagnostic code after power-on");
 	outb(IDE_REG_DEVICE, 0xb0);
-	EQ(inb(IDE_REG_DEVICE), 0xb0, "device register");
-	EQ(inb(IDE_REG_STATUS), 0, "missing slave reads status 0");
-	EQ(altstatus(), 0, "and alt status 0");
+	CHECK_EQ(inb(IDE_REG_DEVICE), 0xb0, "device register");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0, "missing slave reads status 0");
+	CHECK_EQ(altstatus(), 0, "and alt status 0");
 	outb(IDE_REG_COMMAND, ATA_CMD_IDENTIFY);
-	EQ(rec.rises, 0, "missing slave ignores commands");
-	EQ(inb(IDE_REG_STATUS), 0, "still 0");
+	CHECK_EQ(rec.rises, 0, "missing slave ignores commands");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0, "still 0");
 	outb(IDE_REG_DEVICE, 0xa0);
-	EQ(inb(IDE_REG_STATUS), 0x50, "master again");
-	EQ(io_in(&bus, IDE_CMD_BASE + 2, 2), 0xaa55, "16-bit access to 0x1f2 splits");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "master again");
+	CHECK_EQ(io_in(&bus, IDE_CMD_BASE + 2, 2), 0xaa55, "16-bit access to 0x1f2 splits");
 }
 
 static void test_identify(void)
@@ -209,27 +203,27 @@ static void test_identify(void)
 	setup(true);
 	outb(IDE_REG_DEVICE, 0xa0);
 	outb(IDE_REG_COMMAND, ATA_CMD_IDENTIFY);
-	EQ(rec.level, 1, "IRQ14 when IDENTIFY data is ready");
-	EQ(altstatus(), 0x58, "alt status DRDY|DSC|DRQ");
-	EQ(rec.level, 1, "alt status does not ack");
-	EQ(inb(IDE_REG_STATUS), 0x58, "status DRQ");
-	EQ(rec.level, 0, "status read acks IRQ14");
+	CHECK_EQ(rec.level, 1, "IRQ14 when IDENTIFY data is ready");
+	CHECK_EQ(altstatus(), 0x58, "alt status DRDY|DSC|DRQ");
+	CHECK_EQ(rec.level, 1, "alt status does not ack");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x58, "status DRQ");
+	CHECK_EQ(rec.level, 0, "status read acks IRQ14");
 	for (int i = 0; i < 256; i++)
 		w[i] = (uint16_t)io_in(&bus, IDE_CMD_BASE, 2);
-	EQ(inb(IDE_REG_STATUS), 0x50, "DRQ clear after 256 words");
-	EQ(rec.rises, 1, "no interrupt after the last PIO-in word");
-	EQ(w[0], 0x0040, "word 0: fixed ATA device");
-	EQ(w[1], 1, "word 1: cylinders for a small disk");
-	EQ(w[3], 16, "word 3: heads");
-	EQ(w[6], 63, "word 6: sectors per track");
-	EQ(w[47], 0x8000 | IDE_MAX_MULT, "word 47: max multiple");
-	EQ(w[49] & 0x0300, 0x0200, "word 49: LBA, no DMA");
-	EQ(w[53], 3, "word 53: 54-58, 64-70 valid");
-	EQ(w[59], 0, "word 59: multiple off");
-	EQ(w[60] | (uint32_t)w[61] << 16, NSECT_IMG, "words 60-61: LBA28 capacity");
-	EQ(w[80], 0x7e, "word 80: ATA-1..6");
-	EQ(w[83] & 0x1000, 0x1000, "word 83: FLUSH CACHE");
-	EQ(w[85] & 0x20, 0x20, "word 85: write cache enabled");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "DRQ clear after 256 words");
+	CHECK_EQ(rec.rises, 1, "no interrupt after the last PIO-in word");
+	CHECK_EQ(w[0], 0x0040, "word 0: fixed ATA device");
+	CHECK_EQ(w[1], 1, "word 1: cylinders for a small disk");
+	CHECK_EQ(w[3], 16, "word 3: heads");
+	CHECK_EQ(w[6], 63, "word 6: sectors per track");
+	CHECK_EQ(w[47], 0x8000 | IDE_MAX_MULT, "word 47: max multiple");
+	CHECK_EQ(w[49] & 0x0300, 0x0200, "word 49: LBA, no DMA");
+	CHECK_EQ(w[53], 3, "word 53: 54-58, 64-70 valid");
+	CHECK_EQ(w[59], 0, "word 59: multiple off");
+	CHECK_EQ(w[60] | (uint32_t)w[61] << 16, NSECT_IMG, "words 60-61: LBA28 capacity");
+	CHECK_EQ(w[80], 0x7e, "word 80: ATA-1..6");
+	CHECK_EQ(w[83] & 0x1000, 0x1000, "word 83: FLUSH CACHE");
+	CHECK_EQ(w[85] & 0x20, 0x20, "word 85: write cache enabled");
 	for (int i = 0; i < 20; i++) {
 		model[2 * i] = (char)(w[27 + i] >> 8);
 		model[2 * i + 1] = (char)(w[27 + i] & 0xff);
@@ -239,17 +233,17 @@ static void test_identify(void)
 	CHECK((w[10] >> 8) == 'B' && (w[10] & 0xff) == 'T', "serial string byte order");
 	for (int i = 0; i < 256; i++)
 		sum += (uint8_t)(w[i] + (w[i] >> 8));
-	EQ(w[255] & 0xff, 0xa5, "integrity signature");
-	EQ(sum, 0, "integrity checksum");
+	CHECK_EQ(w[255] & 0xff, 0xa5, "integrity signature");
+	CHECK_EQ(sum, 0, "integrity checksum");
 
 	outb(IDE_REG_NSECT, 8);
 	outb(IDE_REG_COMMAND, ATA_CMD_SET_MULTI);
-	EQ(inb(IDE_REG_STATUS), 0x50, "SET MULTIPLE 8 ok");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "SET MULTIPLE 8 ok");
 	outb(IDE_REG_COMMAND, ATA_CMD_IDENTIFY);
 	for (int i = 0; i < 128; i++)
 		dw[i] = io_in(&bus, IDE_CMD_BASE, 4);
-	EQ(dw[59 / 2] >> 16, 0x0108, "word 59 after SET MULTIPLE, via 32-bit reads");
-	EQ(inb(IDE_REG_STATUS), 0x50, "128 dwords finish the block");
+	CHECK_EQ(dw[59 / 2] >> 16, 0x0108, "word 59 after SET MULTIPLE, via 32-bit reads");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "128 dwords finish the block");
 }
 
 static void test_write_read(void)
@@ -262,21 +256,21 @@ static void test_write_read(void)
 	for (unsigned i = 0; i < sizeof(buf); i++)
 		buf[i] = (uint8_t)(0xa5 ^ i ^ (i >> 8));
 	taskfile(5, 2, ATA_CMD_WRITE);
-	EQ(rec.rises, 0, "no IRQ before the first write block");
-	EQ(altstatus(), 0x58, "DRQ for data");
+	CHECK_EQ(rec.rises, 0, "no IRQ before the first write block");
+	CHECK_EQ(altstatus(), 0x58, "DRQ for data");
 	for (unsigned i = 0; i < IDE_SECTOR; i += 2)
 		io_out(&bus, IDE_CMD_BASE, 2, buf[i] | buf[i + 1] << 8);
-	EQ(rec.rises, 1, "IRQ after the first sector");
-	EQ(inb(IDE_REG_STATUS), 0x58, "DRQ for the second sector");
-	EQ(inb(IDE_REG_LBAL), 6, "taskfile tracks the sector");
+	CHECK_EQ(rec.rises, 1, "IRQ after the first sector");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x58, "DRQ for the second sector");
+	CHECK_EQ(inb(IDE_REG_LBAL), 6, "taskfile tracks the sector");
 	for (unsigned i = IDE_SECTOR; i < 2 * IDE_SECTOR; i += 4)
 		io_out(&bus, IDE_CMD_BASE, 4,
 		       buf[i] | buf[i + 1] << 8 | buf[i + 2] << 16 | (uint32_t)buf[i + 3] << 24);
-	EQ(rec.rises, 2, "IRQ at completion");
-	EQ(inb(IDE_REG_STATUS), 0x50, "write done");
-	EQ(inb(IDE_REG_LBAL), 6, "LBA of the last sector");
-	EQ(inb(IDE_REG_NSECT), 0, "count ran down");
-	EQ(ide.unit[0].sectors_written, 2, "2 sectors written");
+	CHECK_EQ(rec.rises, 2, "IRQ at completion");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "write done");
+	CHECK_EQ(inb(IDE_REG_LBAL), 6, "LBA of the last sector");
+	CHECK_EQ(inb(IDE_REG_NSECT), 0, "count ran down");
+	CHECK_EQ(ide.unit[0].sectors_written, 2, "2 sectors written");
 
 	fd = open(img, O_RDONLY);
 	memset(sect, 0, sizeof(sect));
@@ -287,15 +281,15 @@ static void test_write_read(void)
 	close(fd);
 
 	taskfile(4, 3, ATA_CMD_READ);
-	EQ(rec.rises, 3, "IRQ for the first read sector");
-	EQ(inb(IDE_REG_STATUS), 0x58, "DRQ");
+	CHECK_EQ(rec.rises, 3, "IRQ for the first read sector");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x58, "DRQ");
 	for (unsigned i = 0; i < IDE_SECTOR; i += 2) {
 		uint32_t v = io_in(&bus, IDE_CMD_BASE, 2);
 
 		ok &= (v & 0xff) == pattern(4, i) && (v >> 8) == pattern(4, i + 1);
 	}
 	CHECK(ok, "sector 4 read back");
-	EQ(rec.rises, 4, "IRQ for the second sector");
+	CHECK_EQ(rec.rises, 4, "IRQ for the second sector");
 	inb(IDE_REG_STATUS);
 	for (unsigned i = 0; i < 2 * IDE_SECTOR; i += 4) {
 		uint32_t v = io_in(&bus, IDE_CMD_BASE, 4);
@@ -303,8 +297,8 @@ static void test_write_read(void)
 		memcpy(sect + i, &v, 4);
 	}
 	CHECK(!memcmp(sect, buf, sizeof(buf)), "sectors 5-6 read back with 32-bit accesses");
-	EQ(rec.rises, 5, "one IRQ per sector, none after the last");
-	EQ(inb(IDE_REG_STATUS), 0x50, "read done");
+	CHECK_EQ(rec.rises, 5, "one IRQ per sector, none after the last");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "read done");
 	ide_destroy(&ide);
 }
 
@@ -315,29 +309,29 @@ static void test_multiple(void)
 
 	setup(true);
 	taskfile(0, 4, ATA_CMD_READ_MULTI);
-	EQ(inb(IDE_REG_STATUS), 0x51, "READ MULTIPLE without SET MULTIPLE: ERR");
-	EQ(inb(IDE_REG_ERROR), IDE_ERR_ABRT, "ABRT");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x51, "READ MULTIPLE without SET MULTIPLE: ERR");
+	CHECK_EQ(inb(IDE_REG_ERROR), IDE_ERR_ABRT, "ABRT");
 	outb(IDE_REG_NSECT, 3);
 	outb(IDE_REG_COMMAND, ATA_CMD_SET_MULTI);
-	EQ(inb(IDE_REG_STATUS), 0x51, "SET MULTIPLE 3 rejected");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x51, "SET MULTIPLE 3 rejected");
 	outb(IDE_REG_NSECT, 32);
 	outb(IDE_REG_COMMAND, ATA_CMD_SET_MULTI);
-	EQ(inb(IDE_REG_STATUS), 0x51, "SET MULTIPLE above the maximum rejected");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x51, "SET MULTIPLE above the maximum rejected");
 	outb(IDE_REG_NSECT, 4);
 	outb(IDE_REG_COMMAND, ATA_CMD_SET_MULTI);
-	EQ(inb(IDE_REG_STATUS), 0x50, "SET MULTIPLE 4");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "SET MULTIPLE 4");
 	rec.rises = 0;
 
 	taskfile(20, 6, ATA_CMD_WRITE_MULTI);
-	EQ(rec.rises, 0, "no IRQ before the first block");
+	CHECK_EQ(rec.rises, 0, "no IRQ before the first block");
 	for (unsigned i = 0; i < 4 * IDE_SECTOR; i += 2)
 		io_out(&bus, IDE_CMD_BASE, 2, 0x6b6b);
-	EQ(rec.rises, 1, "one IRQ per 4-sector block");
-	EQ(inb(IDE_REG_STATUS), 0x58, "DRQ for the 2-sector tail");
+	CHECK_EQ(rec.rises, 1, "one IRQ per 4-sector block");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x58, "DRQ for the 2-sector tail");
 	for (unsigned i = 0; i < 2 * IDE_SECTOR; i += 2)
 		io_out(&bus, IDE_CMD_BASE, 2, 0x6b6b);
-	EQ(rec.rises, 2, "IRQ at completion");
-	EQ(inb(IDE_REG_STATUS), 0x50, "done");
+	CHECK_EQ(rec.rises, 2, "IRQ at completion");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "done");
 	fd = open(img, O_RDONLY);
 	CHECK(pread(fd, sect, 7 * IDE_SECTOR, 19 * IDE_SECTOR) == 7 * IDE_SECTOR, "pread");
 	close(fd);
@@ -347,71 +341,71 @@ static void test_multiple(void)
 	CHECK(sect[0] == pattern(19, 0), "sector before untouched");
 
 	taskfile(19, 5, ATA_CMD_READ_MULTI);
-	EQ(rec.rises, 3, "IRQ for the first block");
+	CHECK_EQ(rec.rises, 3, "IRQ for the first block");
 	inb(IDE_REG_STATUS);
 	for (unsigned i = 0; i < 4 * IDE_SECTOR; i += 2)
 		io_in(&bus, IDE_CMD_BASE, 2);
-	EQ(rec.rises, 4, "IRQ for the second block");
-	EQ(inb(IDE_REG_STATUS), 0x58, "DRQ");
+	CHECK_EQ(rec.rises, 4, "IRQ for the second block");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x58, "DRQ");
 	for (unsigned i = 0; i < IDE_SECTOR; i += 2)
-		EQ(io_in(&bus, IDE_CMD_BASE, 2), 0x6b6b, "READ MULTIPLE tail data");
-	EQ(inb(IDE_REG_STATUS), 0x50, "READ MULTIPLE done");
+		CHECK_EQ(io_in(&bus, IDE_CMD_BASE, 2), 0x6b6b, "READ MULTIPLE tail data");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "READ MULTIPLE done");
 }
 
 static void test_errors(void)
 {
 	setup(true);
 	taskfile(NSECT_IMG, 1, ATA_CMD_READ);
-	EQ(inb(IDE_REG_STATUS), 0x51, "read past the end: ERR");
-	EQ(inb(IDE_REG_ERROR), IDE_ERR_IDNF, "IDNF");
-	EQ(rec.rises, 1, "error raises IRQ");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x51, "read past the end: ERR");
+	CHECK_EQ(inb(IDE_REG_ERROR), IDE_ERR_IDNF, "IDNF");
+	CHECK_EQ(rec.rises, 1, "error raises IRQ");
 	taskfile(NSECT_IMG - 1, 2, ATA_CMD_WRITE);
-	EQ(inb(IDE_REG_STATUS), 0x58, "write crossing the end: last sector accepted");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x58, "write crossing the end: last sector accepted");
 	for (unsigned i = 0; i < IDE_SECTOR; i += 2)
 		io_out(&bus, IDE_CMD_BASE, 2, 0);
-	EQ(inb(IDE_REG_STATUS), 0x51, "then ERR at the sector past the end");
-	EQ(inb(IDE_REG_ERROR), IDE_ERR_IDNF, "IDNF");
-	EQ(inb(IDE_REG_LBAL) | inb(IDE_REG_LBAM) << 8, NSECT_IMG, "taskfile names the sector");
-	EQ(rec.rises, 2, "one IRQ, reporting the error");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x51, "then ERR at the sector past the end");
+	CHECK_EQ(inb(IDE_REG_ERROR), IDE_ERR_IDNF, "IDNF");
+	CHECK_EQ(inb(IDE_REG_LBAL) | inb(IDE_REG_LBAM) << 8, NSECT_IMG, "taskfile names the sector");
+	CHECK_EQ(rec.rises, 2, "one IRQ, reporting the error");
 	taskfile(NSECT_IMG - 1, 2, ATA_CMD_VERIFY);
-	EQ(inb(IDE_REG_ERROR), IDE_ERR_IDNF, "verify past the end: IDNF");
+	CHECK_EQ(inb(IDE_REG_ERROR), IDE_ERR_IDNF, "verify past the end: IDNF");
 	taskfile(0, 0, ATA_CMD_VERIFY);
-	EQ(inb(IDE_REG_STATUS), 0x50, "verify 256 sectors ok");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "verify 256 sectors ok");
 	taskfile(0, 1, 0x77 + 0x80);
-	EQ(inb(IDE_REG_STATUS), 0x51, "unknown command: ERR");
-	EQ(inb(IDE_REG_ERROR), IDE_ERR_ABRT, "ABRT");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x51, "unknown command: ERR");
+	CHECK_EQ(inb(IDE_REG_ERROR), IDE_ERR_ABRT, "ABRT");
 	taskfile(0, 1, ATA_CMD_ID_PACKET);
-	EQ(inb(IDE_REG_ERROR), IDE_ERR_ABRT, "IDENTIFY PACKET aborted by a disk");
-	EQ(inb(IDE_REG_LBAM) | inb(IDE_REG_LBAH) << 8, 0, "ATA signature kept");
+	CHECK_EQ(inb(IDE_REG_ERROR), IDE_ERR_ABRT, "IDENTIFY PACKET aborted by a disk");
+	CHECK_EQ(inb(IDE_REG_LBAM) | inb(IDE_REG_LBAH) << 8, 0, "ATA signature kept");
 	taskfile(0, 1, ATA_CMD_READ_MULTI + 0x04);
-	EQ(inb(IDE_REG_STATUS), 0x51, "READ DMA (0xc8) aborted");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x51, "READ DMA (0xc8) aborted");
 	outb(IDE_REG_FEATURE, ATA_FEAT_XFER_MODE);
 	outb(IDE_REG_NSECT, 0x0c);
 	outb(IDE_REG_COMMAND, ATA_CMD_SET_FEATURES);
-	EQ(inb(IDE_REG_STATUS), 0x50, "SET FEATURES PIO 4 ok");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "SET FEATURES PIO 4 ok");
 	outb(IDE_REG_NSECT, 0x45);
 	outb(IDE_REG_COMMAND, ATA_CMD_SET_FEATURES);
-	EQ(inb(IDE_REG_STATUS), 0x51, "UDMA mode aborted");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x51, "UDMA mode aborted");
 	outb(IDE_REG_FEATURE, ATA_FEAT_WCACHE_OFF);
 	outb(IDE_REG_COMMAND, ATA_CMD_SET_FEATURES);
-	EQ(inb(IDE_REG_STATUS), 0x50, "write cache off");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "write cache off");
 	CHECK(!ide.unit[0].wcache, "wcache flag");
 	outb(IDE_REG_FEATURE, 0x55);
 	outb(IDE_REG_COMMAND, ATA_CMD_SET_FEATURES);
-	EQ(inb(IDE_REG_STATUS), 0x51, "unknown feature aborted");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x51, "unknown feature aborted");
 	outb(IDE_REG_COMMAND, ATA_CMD_FLUSH);
-	EQ(inb(IDE_REG_STATUS), 0x50, "FLUSH CACHE ok");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "FLUSH CACHE ok");
 	outb(IDE_REG_COMMAND, ATA_CMD_CHECK_POWER);
-	EQ(inb(IDE_REG_NSECT), 0xff, "CHECK POWER MODE: active");
+	CHECK_EQ(inb(IDE_REG_NSECT), 0xff, "CHECK POWER MODE: active");
 	outb(IDE_REG_COMMAND, ATA_CMD_SEEK);
-	EQ(inb(IDE_REG_STATUS), 0x50, "SEEK ok");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "SEEK ok");
 	outb(IDE_REG_COMMAND, ATA_CMD_RECALIBRATE);
-	EQ(inb(IDE_REG_STATUS), 0x50, "RECALIBRATE ok");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "RECALIBRATE ok");
 	outb(IDE_REG_COMMAND, ATA_CMD_IDLE_NOW);
-	EQ(inb(IDE_REG_STATUS), 0x50, "IDLE IMMEDIATE ok");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "IDLE IMMEDIATE ok");
 	outb(IDE_REG_COMMAND, ATA_CMD_DIAGNOSE);
-	EQ(inb(IDE_REG_ERROR), 0x01, "EXECUTE DEVICE DIAGNOSTIC code 01");
-	EQ(inb(IDE_REG_NSECT), 1, "diagnostic signature");
+	CHECK_EQ(inb(IDE_REG_ERROR), 0x01, "EXECUTE DEVICE DIAGNOSTIC code 01");
+	CHECK_EQ(inb(IDE_REG_NSECT), 1, "diagnostic signature");
 }
 
 static void test_count_zero(void)
@@ -425,9 +419,9 @@ static void test_count_zero(void)
 		for (unsigned i = 0; i < IDE_SECTOR; i += 4)
 			io_in(&bus, IDE_CMD_BASE, 4);
 	}
-	EQ(blocks, 256, "sector count 0 reads 256 sectors");
-	EQ(rec.rises, 256, "256 interrupts");
-	EQ(inb(IDE_REG_LBAL) | inb(IDE_REG_LBAM) << 8, 10 + 255, "last sector in the taskfile");
+	CHECK_EQ(blocks, 256, "sector count 0 reads 256 sectors");
+	CHECK_EQ(rec.rises, 256, "256 interrupts");
+	CHECK_EQ(inb(IDE_REG_LBAL) | inb(IDE_REG_LBAM) << 8, 10 + 255, "last sector in the taskfile");
 }
 
 static void test_chs(void)
@@ -438,7 +432,7 @@ static void test_chs(void)
 	outb(IDE_REG_DEVICE, 0xa0 | 3);	/* 4 heads */
 	outb(IDE_REG_NSECT, 17);
 	outb(IDE_REG_COMMAND, ATA_CMD_INIT_PARAMS);
-	EQ(inb(IDE_REG_STATUS), 0x50, "INITIALIZE DEVICE PARAMETERS accepted");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "INITIALIZE DEVICE PARAMETERS accepted");
 	/* C/H/S 2/1/3 with 4 heads, 17 spt is LBA (2*4+1)*17+2 = 155. */
 	outb(IDE_REG_DEVICE, 0xa0 | 1);
 	outb(IDE_REG_NSECT, 1);
@@ -446,7 +440,7 @@ static void test_chs(void)
 	outb(IDE_REG_LBAM, 2);
 	outb(IDE_REG_LBAH, 0);
 	outb(IDE_REG_COMMAND, ATA_CMD_READ);
-	EQ(inb(IDE_REG_STATUS), 0x58, "CHS read ready");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x58, "CHS read ready");
 	for (unsigned i = 0; i < IDE_SECTOR; i += 2) {
 		uint32_t v = io_in(&bus, IDE_CMD_BASE, 2);
 
@@ -455,10 +449,10 @@ static void test_chs(void)
 	CHECK(ok, "CHS 2/1/3 is LBA 155");
 	outb(IDE_REG_LBAL, 0);
 	outb(IDE_REG_COMMAND, ATA_CMD_READ);
-	EQ(inb(IDE_REG_ERROR), IDE_ERR_IDNF, "sector 0 does not exist in CHS");
+	CHECK_EQ(inb(IDE_REG_ERROR), IDE_ERR_IDNF, "sector 0 does not exist in CHS");
 	outb(IDE_REG_NSECT, 0);
 	outb(IDE_REG_COMMAND, ATA_CMD_INIT_PARAMS);
-	EQ(inb(IDE_REG_ERROR), IDE_ERR_ABRT, "0 sectors per track rejected");
+	CHECK_EQ(inb(IDE_REG_ERROR), IDE_ERR_ABRT, "0 sectors per track rejected");
 }
 
 static void test_nien_and_reset(void)
@@ -466,40 +460,40 @@ static void test_nien_and_reset(void)
 	setup(true);
 	devctl(IDE_CTL_NIEN);
 	outb(IDE_REG_COMMAND, ATA_CMD_IDENTIFY);
-	EQ(rec.level, 0, "nIEN suppresses IRQ14");
-	EQ(altstatus(), 0x58, "command still ran");
+	CHECK_EQ(rec.level, 0, "nIEN suppresses IRQ14");
+	CHECK_EQ(altstatus(), 0x58, "command still ran");
 	devctl(0);
-	EQ(rec.level, 1, "clearing nIEN lets the pending IRQ through");
+	CHECK_EQ(rec.level, 1, "clearing nIEN lets the pending IRQ through");
 	inb(IDE_REG_STATUS);
-	EQ(rec.level, 0, "acked");
+	CHECK_EQ(rec.level, 0, "acked");
 
 	outb(IDE_REG_NSECT, 0x33);
 	outb(IDE_REG_LBAM, 0x44);
 	outb(IDE_REG_COMMAND, ATA_CMD_IDENTIFY);
 	devctl(IDE_CTL_SRST);
-	EQ(altstatus(), IDE_STAT_BSY, "BSY while SRST is held");
-	EQ(rec.level, 0, "reset drops INTRQ");
+	CHECK_EQ(altstatus(), IDE_STAT_BSY, "BSY while SRST is held");
+	CHECK_EQ(rec.level, 0, "reset drops INTRQ");
 	outb(IDE_REG_LBAL, 0x77);
 	devctl(0);
-	EQ(inb(IDE_REG_STATUS), 0x50, "ready after reset");
-	EQ(rec.rises, 2, "no interrupt for the reset");
-	EQ(inb(IDE_REG_NSECT), 1, "signature: count 1");
-	EQ(inb(IDE_REG_LBAL), 1, "signature: LBA low 1 (write during reset ignored)");
-	EQ(inb(IDE_REG_LBAM), 0, "signature: LBA mid 0");
-	EQ(inb(IDE_REG_LBAH), 0, "signature: LBA high 0 (ATA, not ATAPI)");
-	EQ(inb(IDE_REG_DEVICE), 0, "device 0 selected");
-	EQ(inb(IDE_REG_ERROR), 0x01, "diagnostic code");
-	EQ(io_in(&bus, IDE_CMD_BASE, 2), 0, "reset aborted the IDENTIFY transfer");
+	CHECK_EQ(inb(IDE_REG_STATUS), 0x50, "ready after reset");
+	CHECK_EQ(rec.rises, 2, "no interrupt for the reset");
+	CHECK_EQ(inb(IDE_REG_NSECT), 1, "signature: count 1");
+	CHECK_EQ(inb(IDE_REG_LBAL), 1, "signature: LBA low 1 (write during reset ignored)");
+	CHECK_EQ(inb(IDE_REG_LBAM), 0, "signature: LBA mid 0");
+	CHECK_EQ(inb(IDE_REG_LBAH), 0, "signature: LBA high 0 (ATA, not ATAPI)");
+	CHECK_EQ(inb(IDE_REG_DEVICE), 0, "device 0 selected");
+	CHECK_EQ(inb(IDE_REG_ERROR), 0x01, "diagnostic code");
+	CHECK_EQ(io_in(&bus, IDE_CMD_BASE, 2), 0, "reset aborted the IDENTIFY transfer");
 
 	outb(IDE_REG_NSECT, 4);
 	outb(IDE_REG_COMMAND, ATA_CMD_SET_MULTI);
 	devctl(IDE_CTL_NIEN);
 	outb(IDE_REG_COMMAND, ATA_CMD_IDENTIFY);
 	ide_reset(&ide);
-	EQ(ide.unit[0].mult, 0, "hardware reset turns multiple mode off");
-	EQ(altstatus(), 0x50, "hardware reset: ready, no DRQ");
-	EQ(inb(IDE_REG_LBAL), 1, "hardware reset: signature");
-	EQ(ide.control, 0, "hardware reset clears nIEN");
+	CHECK_EQ(ide.unit[0].mult, 0, "hardware reset turns multiple mode off");
+	CHECK_EQ(altstatus(), 0x50, "hardware reset: ready, no DRQ");
+	CHECK_EQ(inb(IDE_REG_LBAL), 1, "hardware reset: signature");
+	CHECK_EQ(ide.control, 0, "hardware reset clears nIEN");
 	CHECK(ide.unit[0].fd >= 0, "image stays attached");
 }
 
