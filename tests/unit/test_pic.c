@@ -53,8 +53,8 @@ static uint8_t isr(uint32_t port)
 }
 
 /*
- * CHECK_EQ evaluates its argument twice, so anything with a side effect
- * (INTA cycles, poll reads) is taken into a variable first.
+ * Anything with a side effect (INTA cycles, poll reads) is taken into a
+ * variable first, so a failure message shows the value that was checked.
  */
 static void expect_inta(int want, const char *what)
 {

@@ -49,7 +49,7 @@ static uint8_t inb(uint32_t port)
 	return io_in(&bus, port, 1);
 }
 
-/* CHECK_EQ evaluates its argument twice; reads here have side effects. */
+/* Read once, then compare: the read itself has side effects. */
 static void expect_inb(uint32_t port, uint8_t want, const char *what)
 {
 	uint8_t v = inb(port);

@@ -60,7 +60,7 @@ static void cmos_write(uint8_t idx, uint8_t v)
 	io_out(&bus, 0x71, 1, v);
 }
 
-/* CHECK_EQ evaluates its argument twice; register C reads clear it. */
+/* Read once, then compare: register C reads clear it. */
 static void expect_reg(uint8_t idx, uint8_t want, const char *what)
 {
 	uint8_t v = cmos_read(idx);
