@@ -8,6 +8,8 @@
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/atomic.h>
+#include <linux/spinlock.h>
+#include <linux/mmu_notifier.h>
 #include <asm/desc_defs.h>
 #include "bt86_uapi.h"
 #include "bt86_world.h"
@@ -16,6 +18,16 @@
 #define BT86_MAX_VCPUS		8
 #define BT86_MAX_MEM		(1ULL << 30)	/* guest RAM per VM */
 #define BT86_MAX_GPA		(1ULL << 32)	/* a 32-bit guest's physical space */
+#define BT86_HOSTMAP_START	(1ULL << 32)	/* host mirror: from 4 GiB up */
+
+/* Monitor page-table entry bits (Intel SDM vol. 3 §4.5). */
+#define BT86_PTE_P		(1ULL << 0)	/* present */
+#define BT86_PTE_RW		(1ULL << 1)	/* writable */
+#define BT86_PTE_US		(1ULL << 2)	/* user (ring 3) may access */
+#define BT86_PTE_A		(1ULL << 5)	/* accessed, preset: no CPU writes */
+#define BT86_PTE_D		(1ULL << 6)	/* dirty, preset likewise */
+#define BT86_PTE_NX		(1ULL << 63)	/* no execute (needs EFER.NXE) */
+#define BT86_PTE_ADDR		0x000ffffffffff000ULL	/* bits 51:12 */
 
 /* Page 0 of the monitor area; offsets must match bt86_world.h (checked). */
 struct bt86_world {
@@ -29,7 +41,8 @@ struct bt86_world {
 	u64 exit_error;
 	u64 exit_cr2;
 	u64 nmi_pending;
-	u64 pad0[7];
+	u64 guest_fpu;			/* nonzero: run with CR0.TS clear */
+	u64 pad0[6];
 
 	u64 host_rsp;
 	u64 host_cr0;
@@ -103,6 +116,19 @@ struct bt86_vcpu {
 	bool dead;			/* the monitor faulted; refuse to run */
 	u8 pending_in;			/* size of an IN waiting for run->io.data */
 	struct bt86_run *run;		/* shared with user space via mmap */
+
+	/*
+	 * Host mirror (hostmap.c).  pt_lock orders the world run, leaf
+	 * installs, root swaps and the notifier's zaps; mn_seq and
+	 * mn_active are the notifier's sequence count and in-progress count.
+	 */
+	spinlock_t pt_lock;
+	unsigned long mn_seq;
+	long mn_active;
+	struct mm_struct *hm_mm;	/* NULL: hostmap not enabled */
+	struct mmu_notifier mn;
+	struct bt86_exec_region exec[BT86_MAX_EXEC];
+	u8 *fx;				/* 512-byte kernel copy of run->fx */
 };
 
 struct bt86_stats_kernel {
@@ -113,6 +139,8 @@ struct bt86_stats_kernel {
 	atomic64_t world_switches;
 	atomic64_t host_irqs;
 	atomic64_t host_nmis;
+	atomic64_t hostmap_pages;
+	atomic64_t host_fills;
 };
 
 extern struct bt86_stats_kernel bt86_stats;
@@ -131,5 +159,20 @@ long bt86_vcpu_run(struct bt86_vcpu *vcpu);
 int bt86_vcpu_get_regs(struct bt86_vcpu *vcpu, struct bt86_regs *regs);
 int bt86_vcpu_set_regs(struct bt86_vcpu *vcpu, const struct bt86_regs *regs);
 bool bt86_host_la57(void);
+extern int bt86_levels;
+extern u64 bt86_nx;
+u64 *bt86_pt_alloc(void);
+void bt86_fill_regs(struct bt86_vcpu *vcpu);
+
+/* hostmap.c */
+int bt86_hostmap_init(void);
+long bt86_hostmap_enable(struct bt86_vcpu *vcpu, unsigned long arg);
+long bt86_set_exec(struct bt86_vcpu *vcpu, void __user *argp);
+bool bt86_hostmap_fault_ours(struct bt86_vcpu *vcpu);
+bool bt86_hostmap_fill(struct bt86_vcpu *vcpu);
+void bt86_hostmap_zap_all(struct bt86_vcpu *vcpu, u64 *root);
+void bt86_hostmap_release(struct bt86_vcpu *vcpu);
+void bt86_fpu_enter(struct bt86_vcpu *vcpu);
+void bt86_fpu_exit(struct bt86_vcpu *vcpu);
 
 #endif /* BT86_H */

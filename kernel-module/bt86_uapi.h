@@ -24,7 +24,7 @@
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
-#define BT86_API_VERSION	1
+#define BT86_API_VERSION	2
 
 /* 0xB8 ('x86' guests, 'B'T); unassigned in Documentation/userspace-api/ioctl/ioctl-number.rst. */
 #define BT86_IO			0xB8
@@ -34,6 +34,7 @@
 #define BT86_CAP_LONG64		(1u << 1)	/* ring-3 64-bit guest code (translated code) */
 #define BT86_CAP_LA57		(1u << 2)	/* host uses 5-level paging, so does the monitor */
 #define BT86_CAP_STATS		(1u << 3)	/* BT86_GET_STATS */
+#define BT86_CAP_HOSTMAP	(1u << 4)	/* BT86_ENABLE_HOSTMAP, BT86_SET_EXEC */
 
 struct bt86_version {
 	__u32 api_version;	/* BT86_API_VERSION */
@@ -78,6 +79,23 @@ struct bt86_regs {
 	__u64 reserved[6];	/* must be 0 */
 };
 
+/*
+ * API v2, host mirroring (BT86_ENABLE_HOSTMAP): the monitor's page tables
+ * lazily mirror the calling process's address space from 4 GiB up to the
+ * top of the user half, filled on guest #PF with get_user_pages and kept
+ * coherent with an mmu_notifier.  Mirrored pages are NX except inside one
+ * of these exec regions, where they are executable and never writable.
+ * uaddr and size are page aligned, uaddr >= 4 GiB, the region lies in the
+ * user half; size == 0 deletes the region.  Any change zaps the mirror.
+ */
+#define BT86_MAX_EXEC		4
+struct bt86_exec_region {
+	__u32 index;		/* 0 .. BT86_MAX_EXEC - 1 */
+	__u32 flags;		/* must be 0 */
+	__u64 uaddr;
+	__u64 size;
+};
+
 /* Exit reasons (bt86_run.exit_reason). */
 #define BT86_EXIT_NONE		0
 #define BT86_EXIT_IO		1	/* in/out: see run.io; rip is already past it */
@@ -114,6 +132,15 @@ struct bt86_run {
 		} ex;
 		__u8 raw[240];
 	};
+	/* API v2, offset 256. */
+	struct bt86_regs regs;	/* guest registers at every return from BT86_RUN */
+	__u32 regs_dirty;	/* user sets 1: the next BT86_RUN loads regs (as
+				 * BT86_SET_REGS would; bad -> EINVAL) and clears it */
+	__u32 pad2;
+	__u64 host_fills;	/* pages the kernel mirrored for this vcpu so far */
+	__u64 host_fill_failures; /* mirrorable #PFs returned to user space */
+	__u64 reserved2[4];
+	__u8 fx[512];		/* guest FXSAVE image (hostmap vcpus only), offset 512 */
 };
 
 #define BT86_RUN_SIZE		4096
@@ -127,7 +154,9 @@ struct bt86_stats {
 	__u64 world_switches;
 	__u64 host_irqs;	/* host interrupts taken in the monitor world */
 	__u64 host_nmis;
-	__u64 reserved[9];
+	__u64 hostmap_pages;	/* live mirrored host pages, all vcpus */
+	__u64 host_fills;	/* host pages mirrored so far, all vcpus */
+	__u64 reserved[7];
 };
 
 /* /dev/bt86 */
@@ -143,5 +172,7 @@ struct bt86_stats {
 #define BT86_GET_REGS		_IOR(BT86_IO, 0x20, struct bt86_regs)
 #define BT86_SET_REGS		_IOW(BT86_IO, 0x21, struct bt86_regs)
 #define BT86_RUN		_IO(BT86_IO, 0x22)	/* arg 0 */
+#define BT86_ENABLE_HOSTMAP	_IO(BT86_IO, 0x23)	/* arg 0 */
+#define BT86_SET_EXEC		_IOW(BT86_IO, 0x24, struct bt86_exec_region)
 
 #endif /* BT86_UAPI_H */

@@ -54,6 +54,7 @@
 #define W_EXIT_ERROR		0x0b0
 #define W_EXIT_CR2		0x0b8
 #define W_NMI_PENDING		0x0c0
+#define W_GUEST_FPU		0x0c8	/* nonzero: CR0.TS clear in the monitor */
 
 #define W_HOST_RSP		0x100
 #define W_HOST_CR0		0x108

@@ -185,6 +185,18 @@ static long bt86_vcpu_ioctl(struct file *file, unsigned int cmd,
 		r = bt86_vcpu_run(vcpu);
 		mutex_unlock(&vcpu->lock);
 		return r;
+	case BT86_ENABLE_HOSTMAP:
+		if (mutex_lock_killable(&vcpu->lock))
+			return -EINTR;
+		r = bt86_hostmap_enable(vcpu, arg);
+		mutex_unlock(&vcpu->lock);
+		return r;
+	case BT86_SET_EXEC:
+		if (mutex_lock_killable(&vcpu->lock))
+			return -EINTR;
+		r = bt86_set_exec(vcpu, argp);
+		mutex_unlock(&vcpu->lock);
+		return r;
 	default:
 		return -ENOTTY;
 	}
@@ -326,7 +338,7 @@ static long bt86_dev_ioctl(struct file *file, unsigned int cmd,
 		struct bt86_version v = {
 			.api_version = BT86_API_VERSION,
 			.caps = BT86_CAP_COMPAT32 | BT86_CAP_LONG64 |
-				BT86_CAP_STATS |
+				BT86_CAP_STATS | BT86_CAP_HOSTMAP |
 				(bt86_host_la57() ? BT86_CAP_LA57 : 0),
 			.max_mem = BT86_MAX_MEM,
 			.max_gpa = BT86_MAX_GPA,
@@ -350,6 +362,8 @@ static long bt86_dev_ioctl(struct file *file, unsigned int cmd,
 			.world_switches = atomic64_read(&bt86_stats.world_switches),
 			.host_irqs = atomic64_read(&bt86_stats.host_irqs),
 			.host_nmis = atomic64_read(&bt86_stats.host_nmis),
+			.hostmap_pages = atomic64_read(&bt86_stats.hostmap_pages),
+			.host_fills = atomic64_read(&bt86_stats.host_fills),
 		};
 
 		return copy_to_user(argp, &s, sizeof(s)) ? -EFAULT : 0;
@@ -378,6 +392,17 @@ static int __init bt86_init(void)
 	int r;
 
 	BUILD_BUG_ON(sizeof(struct bt86_run) > BT86_RUN_SIZE);
+	/* The v2 run page layout is fixed (user space hard-codes it). */
+	BUILD_BUG_ON(offsetof(struct bt86_run, regs) != 256);
+	BUILD_BUG_ON(sizeof(struct bt86_regs) != 200);
+	BUILD_BUG_ON(offsetof(struct bt86_run, regs_dirty) != 456);
+	BUILD_BUG_ON(offsetof(struct bt86_run, host_fills) != 464);
+	BUILD_BUG_ON(offsetof(struct bt86_run, host_fill_failures) != 472);
+	BUILD_BUG_ON(offsetof(struct bt86_run, reserved2) != 480);
+	BUILD_BUG_ON(offsetof(struct bt86_run, fx) != 512);
+	BUILD_BUG_ON(sizeof(struct bt86_run) != 1024);
+	BUILD_BUG_ON(sizeof(struct bt86_stats) != 16 * 8);
+	BUILD_BUG_ON(sizeof(struct bt86_exec_region) != 24);
 	BUILD_BUG_ON(sizeof(struct bt86_regs) % 8);
 	BUILD_BUG_ON(sizeof(struct bt86_version) % 8);
 	BUILD_BUG_ON(sizeof(struct bt86_memory_region) % 8);

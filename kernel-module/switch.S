@@ -49,6 +49,10 @@
  *     except int3.
  *  7. CR0 gets TS set, so guest x87/SSE/AVX use traps (#NM) instead of
  *     clobbering the FPU registers of the user process we run on behalf of.
+ *     The exception is a hostmap vcpu (W_GUEST_FPU set): world.c has done
+ *     kernel_fpu_begin() and loaded the guest's FXSAVE image, so TS is
+ *     cleared and translated code uses x87/SSE directly; world.c saves the
+ *     image again after the switch back.
  *     CR4 loses FSGSBASE and PKE (the guest must not wrgsbase/wrpkru); it is
  *     written with a plain mov: native_write_cr4() would pin those bits
  *     back on.  SMEP/SMAP/UMIP/LA57/PCIDE stay as Linux set them: monitor
@@ -196,10 +200,16 @@ SYM_FUNC_START(bt86_world_enter)
 	wrmsr
 	movq	%rax, %dr7
 
-	/* Step 7: CR0.TS on; CR4 without FSGSBASE and PKE, written directly. */
+	/*
+	 * Step 7: CR0.TS on, unless world.c loaded the guest's FPU state
+	 * (W_GUEST_FPU); CR4 without FSGSBASE and PKE, written directly.
+	 */
 	movq	W_HOST_CR0(%rbx), %rax
 	orq	$X86_CR0_TS, %rax
-	movq	%rax, %cr0
+	cmpq	$0, W_GUEST_FPU(%rbx)
+	je	1f
+	andq	$~X86_CR0_TS, %rax
+1:	movq	%rax, %cr0
 	movq	W_HOST_CR4(%rbx), %rax
 	andq	$~(X86_CR4_FSGSBASE | X86_CR4_PKE), %rax
 	movq	%rax, %cr4

@@ -15,16 +15,8 @@
 #include <asm/processor-flags.h>
 #include <asm/irq_vectors.h>
 #include <asm/trapnr.h>
+#include <asm/fpu/api.h>
 #include "bt86.h"
-
-/* Monitor page-table entry bits (Intel SDM vol. 3 §4.5). */
-#define BT86_PTE_P		(1ULL << 0)	/* present */
-#define BT86_PTE_RW		(1ULL << 1)	/* writable */
-#define BT86_PTE_US		(1ULL << 2)	/* user (ring 3) may access */
-#define BT86_PTE_A		(1ULL << 5)	/* accessed, preset: no CPU writes */
-#define BT86_PTE_D		(1ULL << 6)	/* dirty, preset likewise */
-#define BT86_PTE_NX		(1ULL << 63)	/* no execute (needs EFER.NXE) */
-#define BT86_PTE_ADDR		0x000ffffffffff000ULL	/* bits 51:12 */
 
 /* Descriptor bits (SDM vol. 3 §3.4.5, §7.2.3, §6.14.1). */
 #define BT86_DESC_TSS_AVAIL	0x9ULL		/* type: available 64-bit TSS */
@@ -48,8 +40,8 @@ struct bt86_tss64 {
 	u16 iomap_base;
 } __packed;
 
-static int bt86_levels;			/* 4 or 5, as the host's paging */
-static u64 bt86_nx;			/* BT86_PTE_NX if EFER.NXE is on */
+int bt86_levels;			/* 4 or 5, as the host's paging */
+u64 bt86_nx;				/* BT86_PTE_NX if EFER.NXE is on */
 
 bool bt86_host_la57(void)
 {
@@ -66,6 +58,7 @@ int bt86_world_init(void)
 	BUILD_BUG_ON(offsetof(struct bt86_world, guest_rip) != W_GUEST_RIP);
 	BUILD_BUG_ON(offsetof(struct bt86_world, guest_ds) != W_GUEST_DS);
 	BUILD_BUG_ON(offsetof(struct bt86_world, nmi_pending) != W_NMI_PENDING);
+	BUILD_BUG_ON(offsetof(struct bt86_world, guest_fpu) != W_GUEST_FPU);
 	BUILD_BUG_ON(offsetof(struct bt86_world, host_rsp) != W_HOST_RSP);
 	BUILD_BUG_ON(offsetof(struct bt86_world, host_ldt) != W_HOST_LDT);
 	BUILD_BUG_ON(offsetof(struct bt86_world, host_tss_desc) != W_HOST_TSS_DESC);
@@ -85,12 +78,12 @@ int bt86_world_init(void)
 	bt86_levels = (native_read_cr4() & X86_CR4_LA57) ? 5 : 4;
 	rdmsrl(MSR_EFER, efer);
 	bt86_nx = (efer & EFER_NX) ? BT86_PTE_NX : 0;
-	return 0;
+	return bt86_hostmap_init();
 }
 
 /* ---- monitor page tables ------------------------------------------------ */
 
-static u64 *bt86_pt_alloc(void)
+u64 *bt86_pt_alloc(void)
 {
 	u64 *pt = (u64 *)get_zeroed_page(GFP_KERNEL_ACCOUNT);
 
@@ -148,7 +141,7 @@ static int bt86_build_tables(struct bt86_vcpu *vcpu)
 {
 	struct bt86_vm *vm = vcpu->vm;
 	unsigned long va, end;
-	u64 *root;
+	u64 *root, *old;
 	int i, r;
 	unsigned long p;
 
@@ -191,10 +184,20 @@ static int bt86_build_tables(struct bt86_vcpu *vcpu)
 		}
 	}
 
-	if (vcpu->root)
-		bt86_pt_free(vcpu->root, bt86_levels);
+	/*
+	 * The old tables go, and with them the host mirror: its leaves hold
+	 * page references, dropped here.  The swap is under pt_lock, which the
+	 * notifier's zaps take to find vcpu->root.
+	 */
+	old = vcpu->root;
+	spin_lock(&vcpu->pt_lock);
+	if (old)
+		bt86_hostmap_zap_all(vcpu, old);
 	vcpu->root = root;
 	vcpu->w->mon_cr3 = __sme_set(__pa(root));
+	spin_unlock(&vcpu->pt_lock);
+	if (old)
+		bt86_pt_free(old, bt86_levels);
 	vcpu->mapped_gen = vm->mem_gen;
 	vcpu->tables_valid = true;
 	return 0;
@@ -314,12 +317,15 @@ int bt86_vcpu_world_alloc(struct bt86_vcpu *vcpu)
 		__free_pages(vcpu->area, BT86_AREA_ORDER);
 		return -ENOMEM;
 	}
+	spin_lock_init(&vcpu->pt_lock);
 	bt86_init_area(vcpu);
 	return 0;
 }
 
 void bt86_vcpu_world_free(struct bt86_vcpu *vcpu)
 {
+	/* The mirror's page references and the notifier go first. */
+	bt86_hostmap_release(vcpu);
 	if (vcpu->root)
 		bt86_pt_free(vcpu->root, bt86_levels);
 	/* A user mapping keeps its own reference to the run page. */
@@ -329,15 +335,28 @@ void bt86_vcpu_world_free(struct bt86_vcpu *vcpu)
 
 /* ---- one round trip --------------------------------------------------------- */
 
+/*
+ * pt_lock is held across the world run: a notifier zapping the host mirror
+ * on another CPU waits until this world has exited (at the latest at the
+ * next timer interrupt, which always exits), and the next entry's CR3 load
+ * (PCID 0, no-flush bit clear) flushes whatever the TLB still holds of the
+ * zapped leaves.  Nothing under pt_lock sleeps.
+ */
 static void bt86_switch(struct bt86_vcpu *vcpu)
 {
 	struct bt86_world *w = vcpu->w;
 	unsigned long flags;
 	u64 vec;
 
+	if (vcpu->hm_mm)
+		bt86_fpu_enter(vcpu);
+	spin_lock(&vcpu->pt_lock);
 	local_irq_save(flags);
 	bt86_prepare(vcpu);
 	bt86_world_enter(w);
+	/* Save the guest's FPU state before any Linux handler runs. */
+	if (vcpu->hm_mm)
+		bt86_fpu_exit(vcpu);
 	vec = w->exit_vector;
 	/*
 	 * Vectors 32..255 only arrive from hardware (a guest int $n meets a
@@ -357,6 +376,9 @@ static void bt86_switch(struct bt86_vcpu *vcpu)
 		atomic64_inc(&bt86_stats.host_nmis);
 	}
 	local_irq_restore(flags);
+	spin_unlock(&vcpu->pt_lock);
+	if (vcpu->hm_mm)
+		kernel_fpu_end();
 	atomic64_inc(&bt86_stats.world_switches);
 	vcpu->run->world_switches++;
 }
@@ -455,7 +477,25 @@ static bool bt86_decode_gp(struct bt86_vcpu *vcpu)
 	return true;
 }
 
-/* Returns 0 to re-enter the guest, 1 to return to user space. */
+static void bt86_exit_exception(struct bt86_vcpu *vcpu)
+{
+	struct bt86_world *w = vcpu->w;
+	struct bt86_run *run = vcpu->run;
+	u64 vec = w->exit_vector;
+
+	run->exit_reason = BT86_EXIT_EXCEPTION;
+	run->ex.vector = vec;
+	run->ex.error_code = w->exit_error;
+	run->ex.cr2 = vec == X86_TRAP_PF ? w->exit_cr2 : 0;
+	run->ex.rip = w->guest_rip;
+}
+
+#define BT86_EXIT_HOSTMAP	2	/* bt86_handle_exit: a #PF for the host mirror */
+
+/*
+ * Returns 0 to re-enter the guest, 1 to return to user space, or
+ * BT86_EXIT_HOSTMAP for a #PF the host mirror may resolve.
+ */
 static int bt86_handle_exit(struct bt86_vcpu *vcpu)
 {
 	struct bt86_world *w = vcpu->w;
@@ -481,12 +521,10 @@ static int bt86_handle_exit(struct bt86_vcpu *vcpu)
 
 	if (vec == X86_TRAP_GP && w->exit_error == 0 && bt86_decode_gp(vcpu))
 		return 1;
+	if (vec == X86_TRAP_PF && bt86_hostmap_fault_ours(vcpu))
+		return BT86_EXIT_HOSTMAP;
 
-	run->exit_reason = BT86_EXIT_EXCEPTION;
-	run->ex.vector = vec;
-	run->ex.error_code = w->exit_error;
-	run->ex.cr2 = vec == X86_TRAP_PF ? w->exit_cr2 : 0;
-	run->ex.rip = w->guest_rip;
+	bt86_exit_exception(vcpu);
 	return 1;
 }
 
@@ -509,8 +547,7 @@ static void bt86_complete_in(struct bt86_vcpu *vcpu)
 	vcpu->pending_in = 0;
 }
 
-/* BT86_RUN; called with vcpu->lock held. */
-long bt86_vcpu_run(struct bt86_vcpu *vcpu)
+static long bt86_run_loop(struct bt86_vcpu *vcpu)
 {
 	struct bt86_vm *vm = vcpu->vm;
 	struct bt86_run *run = vcpu->run;
@@ -540,12 +577,55 @@ long bt86_vcpu_run(struct bt86_vcpu *vcpu)
 		bt86_switch(vcpu);
 		r = bt86_handle_exit(vcpu);
 		up_read(&vm->mem_lock);
-		if (r)
+		/* Filled (or raced with a zap: the fault repeats) -> re-enter. */
+		if (r == BT86_EXIT_HOSTMAP && !bt86_hostmap_fill(vcpu)) {
+			bt86_exit_exception(vcpu);
+			return 0;
+		}
+		if (r == 1)
 			return 0;
 	}
 }
 
+/* BT86_RUN; called with vcpu->lock held. */
+long bt86_vcpu_run(struct bt86_vcpu *vcpu)
+{
+	struct bt86_run *run = vcpu->run;
+	long r;
+
+	if (vcpu->hm_mm && current->mm != vcpu->hm_mm)
+		return -EIO;		/* the mirror is of the enabling process */
+	if (READ_ONCE(run->regs_dirty)) {
+		struct bt86_regs regs;
+
+		/* One copy, then validate: user space may write it meanwhile. */
+		memcpy(&regs, &run->regs, sizeof(regs));
+		r = bt86_vcpu_set_regs(vcpu, &regs);
+		if (r)
+			return r;
+		WRITE_ONCE(run->regs_dirty, 0);
+	}
+	if (vcpu->hm_mm)
+		memcpy(vcpu->fx, run->fx, sizeof(run->fx));
+
+	r = bt86_run_loop(vcpu);
+
+	if (vcpu->hm_mm)
+		memcpy(run->fx, vcpu->fx, sizeof(run->fx));
+	bt86_fill_regs(vcpu);
+	return r;
+}
+
 /* ---- register state --------------------------------------------------------- */
+
+/* run->regs after every BT86_RUN, so user space needs no BT86_GET_REGS. */
+void bt86_fill_regs(struct bt86_vcpu *vcpu)
+{
+	struct bt86_regs regs;
+
+	bt86_vcpu_get_regs(vcpu, &regs);
+	memcpy(&vcpu->run->regs, &regs, sizeof(regs));
+}
 
 int bt86_vcpu_get_regs(struct bt86_vcpu *vcpu, struct bt86_regs *regs)
 {
