@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/time.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,6 +57,15 @@ extern const unsigned char p64_ud[], p64_ud_end[];
 extern const unsigned char p64_syscall[], p64_syscall_end[];
 extern const unsigned char p64_wrgsbase[], p64_wrgsbase_end[];
 extern const unsigned char p64_to32[], p64_to32_end[];
+extern const unsigned char h64_rw[], h64_rw_end[];
+extern const unsigned char h64_store[], h64_store_end[];
+extern const unsigned char h64_load[], h64_load_end[];
+extern const unsigned char h64_jmp[], h64_jmp_end[];
+extern const unsigned char h64_sse_load[], h64_sse_load_end[];
+extern const unsigned char h64_sse_store[], h64_sse_store_end[];
+extern const unsigned char h64_touch[], h64_touch_end[];
+extern const unsigned char h64_int3_loop[], h64_int3_loop_end[];
+extern const unsigned char h64_spin[], h64_spin_end[];
 
 struct vm {
 	int dev, vm, vcpu;
@@ -759,12 +769,13 @@ static int expect_clean(const char *when)
 
 	if (get_stats(&s))
 		return fail("GET_STATS: %s", strerror(errno));
-	if (s.vms || s.vcpus || s.pinned_pages || s.pt_pages)
-		return fail("%s: %llu vms %llu vcpus %llu pinned %llu pt pages live",
+	if (s.vms || s.vcpus || s.pinned_pages || s.pt_pages || s.hostmap_pages)
+		return fail("%s: %llu vms %llu vcpus %llu pinned %llu pt pages %llu mirrored pages live",
 			    when, (unsigned long long)s.vms,
 			    (unsigned long long)s.vcpus,
 			    (unsigned long long)s.pinned_pages,
-			    (unsigned long long)s.pt_pages);
+			    (unsigned long long)s.pt_pages,
+			    (unsigned long long)s.hostmap_pages);
 	return 0;
 }
 
@@ -1231,6 +1242,670 @@ static const struct exc_case exc_cases[] = {
 	  -1, -1, 0, LOAD_ADDR },
 };
 
+/* ---- API v2: host mirroring --------------------------------------------- */
+
+#define HM_STACK	(64u << 10)
+
+struct hm {
+	struct vm v;
+	uint8_t *code;		/* one exec page (BT86_SET_EXEC region 0) */
+	uint8_t *stack;
+};
+
+static void hm_close(struct hm *h)
+{
+	vm_close(&h->v);
+	if (h->code && h->code != MAP_FAILED)
+		munmap(h->code, 4096);
+	if (h->stack && h->stack != MAP_FAILED)
+		munmap(h->stack, HM_STACK);
+	h->code = h->stack = NULL;
+}
+
+static void *hm_page(size_t size)
+{
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static int hm_open(struct hm *h)
+{
+	struct bt86_exec_region er = { 0 };
+
+	memset(h, 0, sizeof(*h));
+	if (vm_open(&h->v))
+		return -1;
+	if (ioctl(h->v.vcpu, BT86_ENABLE_HOSTMAP, 0))
+		return fail("ENABLE_HOSTMAP: %s", strerror(errno));
+	h->code = hm_page(4096);
+	h->stack = hm_page(HM_STACK);
+	if (!h->code || !h->stack)
+		return fail("mmap: %s", strerror(errno));
+	if ((uintptr_t)h->code < (1ull << 32) || (uintptr_t)h->stack < (1ull << 32))
+		return fail("mmap gave an address below 4 GiB");
+	er.uaddr = (uintptr_t)h->code;
+	er.size = 4096;
+	if (ioctl(h->v.vcpu, BT86_SET_EXEC, &er))
+		return fail("SET_EXEC: %s", strerror(errno));
+	return 0;
+}
+
+/* Copy a payload into the exec page; its registers go in through regs_dirty. */
+static void hm_load(struct hm *h, const unsigned char *code,
+		    const unsigned char *end, uint64_t rdi, uint64_t rsi,
+		    uint64_t rdx, uint64_t rcx)
+{
+	struct bt86_regs *r = &h->v.run->regs;
+
+	memset(h->code, 0xcc, 4096);
+	memcpy(h->code, code, end - code);
+	memset(r, 0, sizeof(*r));
+	r->rip = (uintptr_t)h->code;
+	r->rsp = (uintptr_t)h->stack + HM_STACK;
+	r->rflags = 2;
+	r->mode = BT86_MODE_LONG64;
+	r->rdi = rdi;
+	r->rsi = rsi;
+	r->rdx = rdx;
+	r->rcx = rcx;
+	h->v.run->regs_dirty = 1;
+}
+
+/* RUN and expect the int3 at the end of the payload (rip just past it). */
+static int hm_int3(struct hm *h, const unsigned char *code,
+		   const unsigned char *end)
+{
+	struct bt86_run *run = h->v.run;
+
+	if (vm_run(&h->v))
+		return -1;
+	if (run->exit_reason != BT86_EXIT_EXCEPTION || run->ex.vector != 3)
+		return fail("exit %u vector %u error %#x cr2 %#llx rip %#llx, want int3",
+			    run->exit_reason, run->ex.vector, run->ex.error_code,
+			    (unsigned long long)run->ex.cr2,
+			    (unsigned long long)run->ex.rip);
+	if (run->ex.rip != (uintptr_t)h->code + (end - code) ||
+	    run->regs.rip != run->ex.rip)
+		return fail("int3 rip %#llx regs.rip %#llx, want code + %zu",
+			    (unsigned long long)run->ex.rip,
+			    (unsigned long long)run->regs.rip,
+			    (size_t)(end - code));
+	if (run->regs_dirty)
+		return fail("regs_dirty not cleared");
+	return 0;
+}
+
+/* RUN and expect a #PF at cr2 whose error code has the bits in want. */
+static int hm_pf(struct hm *h, uint64_t cr2, uint32_t want)
+{
+	struct bt86_run *run = h->v.run;
+
+	if (vm_run(&h->v))
+		return -1;
+	if (run->exit_reason != BT86_EXIT_EXCEPTION || run->ex.vector != 14)
+		return fail("exit %u vector %u, want #PF at %#llx",
+			    run->exit_reason, run->ex.vector,
+			    (unsigned long long)cr2);
+	if (run->ex.cr2 != cr2 || (run->ex.error_code & want) != want)
+		return fail("#PF cr2 %#llx error %#x, want %#llx with bits %#x",
+			    (unsigned long long)run->ex.cr2, run->ex.error_code,
+			    (unsigned long long)cr2, want);
+	return 0;
+}
+
+static int t_hm_rw(void)
+{
+	struct hm h;
+	struct bt86_regs regs;
+	struct bt86_stats s;
+	uint64_t *buf = NULL, *buf2 = NULL;
+	int r = -1;
+
+	if (hm_open(&h))
+		goto out;
+	buf = hm_page(8192);
+	buf2 = hm_page(4096);
+	if (!buf || !buf2) {
+		fail("mmap");
+		goto out;
+	}
+	buf[0] = 41;
+	hm_load(&h, h64_rw, h64_rw_end, (uintptr_t)buf, (uintptr_t)buf2, 0, 0);
+	if (hm_int3(&h, h64_rw, h64_rw_end))
+		goto out;
+	if (buf[1] != 42 || buf2[0] != 42) {
+		fail("user space sees %llu %llu, want 42 42",
+		     (unsigned long long)buf[1], (unsigned long long)buf2[0]);
+		goto out;
+	}
+	/* code, stack, buf, buf2 */
+	if (h.v.run->host_fills < 4 || h.v.run->host_fill_failures) {
+		fail("host_fills %llu failures %llu",
+		     (unsigned long long)h.v.run->host_fills,
+		     (unsigned long long)h.v.run->host_fill_failures);
+		goto out;
+	}
+	if (ioctl(h.v.vcpu, BT86_GET_REGS, &regs) ||
+	    memcmp(&regs, &h.v.run->regs, sizeof(regs)) || regs.rax != 42 ||
+	    regs.rbx != 42 || regs.rdi != (uintptr_t)buf ||
+	    regs.rsp != (uintptr_t)h.stack + HM_STACK ||
+	    regs.mode != BT86_MODE_LONG64) {
+		fail("run->regs: rax %llu rbx %llu rsp %#llx, or differs from GET_REGS",
+		     (unsigned long long)h.v.run->regs.rax,
+		     (unsigned long long)h.v.run->regs.rbx,
+		     (unsigned long long)h.v.run->regs.rsp);
+		goto out;
+	}
+	if (get_stats(&s) || s.hostmap_pages < 4 || s.host_fills < 4) {
+		fail("stats: hostmap_pages %llu host_fills %llu",
+		     (unsigned long long)s.hostmap_pages,
+		     (unsigned long long)s.host_fills);
+		goto out;
+	}
+	/* The same payload again: everything is mirrored, no new fill. */
+	{
+		uint64_t fills = h.v.run->host_fills;
+
+		hm_load(&h, h64_rw, h64_rw_end, (uintptr_t)buf,
+			(uintptr_t)buf2, 0, 0);
+		buf[0] = 99;
+		if (hm_int3(&h, h64_rw, h64_rw_end))
+			goto out;
+		if (buf[1] != 100 || h.v.run->host_fills != fills) {
+			fail("second run: buf[1] %llu, %llu new fills",
+			     (unsigned long long)buf[1],
+			     (unsigned long long)(h.v.run->host_fills - fills));
+			goto out;
+		}
+	}
+	hm_close(&h);
+	if (get_stats(&s) || s.hostmap_pages) {
+		fail("%llu mirrored pages live after close",
+		     (unsigned long long)s.hostmap_pages);
+		goto out;
+	}
+	r = 0;
+out:
+	hm_close(&h);
+	if (buf)
+		munmap(buf, 8192);
+	if (buf2)
+		munmap(buf2, 4096);
+	return r;
+}
+
+static int t_hm_mprotect(void)
+{
+	struct hm h;
+	uint64_t *buf = NULL, fails;
+	int r = -1;
+
+	if (hm_open(&h) || !(buf = hm_page(4096)))
+		goto out;
+	hm_load(&h, h64_store, h64_store_end, (uintptr_t)buf, 0, 0x1111, 0);
+	if (hm_int3(&h, h64_store, h64_store_end))
+		goto out;
+	if (buf[0] != 0x1111) {
+		fail("first store: %#llx", (unsigned long long)buf[0]);
+		goto out;
+	}
+	if (mprotect(buf, 4096, PROT_READ)) {
+		fail("mprotect: %s", strerror(errno));
+		goto out;
+	}
+	fails = h.v.run->host_fill_failures;
+	hm_load(&h, h64_store, h64_store_end, (uintptr_t)buf, 0, 0x2222, 0);
+	if (hm_pf(&h, (uintptr_t)buf, 2 | 4))	/* W, U */
+		goto out;
+	if (buf[0] != 0x1111 || h.v.run->ex.rip != (uintptr_t)h.code ||
+	    h.v.run->host_fill_failures != fails + 1) {
+		fail("after the refused store: %#llx, rip %#llx, %llu failures",
+		     (unsigned long long)buf[0],
+		     (unsigned long long)h.v.run->ex.rip,
+		     (unsigned long long)(h.v.run->host_fill_failures - fails));
+		goto out;
+	}
+	if (mprotect(buf, 4096, PROT_READ | PROT_WRITE)) {
+		fail("mprotect back: %s", strerror(errno));
+		goto out;
+	}
+	if (hm_int3(&h, h64_store, h64_store_end))
+		goto out;
+	if (buf[0] != 0x2222) {
+		fail("store after mprotect back: %#llx", (unsigned long long)buf[0]);
+		goto out;
+	}
+	r = 0;
+out:
+	hm_close(&h);
+	if (buf)
+		munmap(buf, 4096);
+	return r;
+}
+
+static int t_hm_remap(void)
+{
+	const uint64_t gib = 1ull << 30;
+	struct hm h;
+	struct bt86_stats s0, s1;
+	uint64_t *buf = NULL;
+	uint8_t *big = NULL;
+	double t0, dt;
+	int r = -1;
+
+	if (hm_open(&h) || !(buf = hm_page(4096)))
+		goto out;
+	buf[0] = 0xaaaa;
+	hm_load(&h, h64_load, h64_load_end, (uintptr_t)buf, 0, 0, 0);
+	if (hm_int3(&h, h64_load, h64_load_end))
+		goto out;
+	if (h.v.run->regs.rax != 0xaaaa) {
+		fail("read %#llx", (unsigned long long)h.v.run->regs.rax);
+		goto out;
+	}
+	if (munmap(buf, 4096) ||
+	    mmap(buf, 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != buf) {
+		fail("remap: %s", strerror(errno));
+		goto out;
+	}
+	buf[0] = 0xbbbb;
+	hm_load(&h, h64_load, h64_load_end, (uintptr_t)buf, 0, 0, 0);
+	if (hm_int3(&h, h64_load, h64_load_end))
+		goto out;
+	if (h.v.run->regs.rax != 0xbbbb) {
+		fail("after munmap + mmap the payload read %#llx, want 0xbbbb (stale mirror)",
+		     (unsigned long long)h.v.run->regs.rax);
+		goto out;
+	}
+
+	/* A 64 GiB view touched at both ends: the zap walk skips the hole. */
+	big = mmap(NULL, 64 * gib, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (big == MAP_FAILED) {
+		big = NULL;
+		fail("mmap 64 GiB: %s", strerror(errno));
+		goto out;
+	}
+	big[0] = 1;
+	big[40 * gib] = 2;
+	hm_load(&h, h64_load, h64_load_end, (uintptr_t)big, 0, 0, 0);
+	if (hm_int3(&h, h64_load, h64_load_end) || h.v.run->regs.rax != 1)
+		goto out;
+	hm_load(&h, h64_load, h64_load_end, (uintptr_t)(big + 40 * gib), 0, 0, 0);
+	if (hm_int3(&h, h64_load, h64_load_end) || h.v.run->regs.rax != 2) {
+		fail("read %#llx at +40 GiB", (unsigned long long)h.v.run->regs.rax);
+		goto out;
+	}
+	get_stats(&s0);
+	t0 = now();
+	munmap(big, 64 * gib);
+	dt = now() - t0;
+	big = NULL;
+	get_stats(&s1);
+	printf("INFO hostmap: munmap of a 64 GiB view with 2 mirrored pages: %.0f us\n",
+	       dt * 1e6);
+	if (s0.hostmap_pages - s1.hostmap_pages != 2) {
+		fail("munmap of the view zapped %lld mirrored pages, want 2",
+		     (long long)(s0.hostmap_pages - s1.hostmap_pages));
+		goto out;
+	}
+	r = 0;
+out:
+	hm_close(&h);
+	if (buf)
+		munmap(buf, 4096);
+	if (big)
+		munmap(big, 64 * gib);
+	return r;
+}
+
+static int t_hm_nx(void)
+{
+	struct hm h;
+	uint64_t *buf = NULL, *buf2 = NULL;
+	int r = -1;
+
+	if (hm_open(&h) || !(buf = hm_page(4096)) || !(buf2 = hm_page(4096)))
+		goto out;
+	buf[0] = 0xc3c3c3c3c3c3c3c3ull;		/* ret ret ... */
+	buf2[0] = 0xc3c3c3c3c3c3c3c3ull;
+	/* Not mirrored yet: refused without a fill. */
+	hm_load(&h, h64_jmp, h64_jmp_end, (uintptr_t)buf2, 0, 0, 0);
+	if (hm_pf(&h, (uintptr_t)buf2, 0x10 | 4))	/* I/D, U */
+		goto out;
+	/* Mirrored (by a read) and NX: a protection fault. */
+	hm_load(&h, h64_load, h64_load_end, (uintptr_t)buf, 0, 0, 0);
+	if (hm_int3(&h, h64_load, h64_load_end))
+		goto out;
+	hm_load(&h, h64_jmp, h64_jmp_end, (uintptr_t)buf, 0, 0, 0);
+	if (hm_pf(&h, (uintptr_t)buf, 0x10 | 4 | 1))	/* I/D, U, P */
+		goto out;
+	/* The exec page is never writable through the mirror. */
+	hm_load(&h, h64_store, h64_store_end, (uintptr_t)h.code + 2048, 0, 7, 0);
+	if (hm_pf(&h, (uintptr_t)h.code + 2048, 2 | 4 | 1))	/* W, U, P */
+		goto out;
+	if (h.code[2048] != 0xcc) {
+		fail("guest wrote into its exec page");
+		goto out;
+	}
+	r = 0;
+out:
+	hm_close(&h);
+	if (buf)
+		munmap(buf, 4096);
+	if (buf2)
+		munmap(buf2, 4096);
+	return r;
+}
+
+/* BT86_RUN by hand with the caller's own %xmm0 = mine; returns it after. */
+static long run_with_xmm0(int vcpu, const uint8_t mine[16], uint8_t after[16])
+{
+	long ret;
+
+	asm volatile("movdqu %[mine], %%xmm0\n\t"
+		     "syscall\n\t"
+		     "movdqu %%xmm0, %[after]"
+		     : "=a" (ret), [after] "=m" (*(uint8_t (*)[16])after)
+		     : "a" ((long)__NR_ioctl), "D" ((long)vcpu),
+		       "S" ((long)BT86_RUN), "d" (0L),
+		       [mine] "m" (*(const uint8_t (*)[16])mine)
+		     : "rcx", "r11", "memory", "xmm0");
+	return ret;
+}
+
+static int t_hm_sse(void)
+{
+	static const uint8_t pat[16] = "guest xmm0 ok!!";
+	static const uint8_t pat1[16] = "xmm1 via run.fx";
+	static const uint8_t junk[16] = "host's own xmm0";
+	struct hm h;
+	uint8_t *out = NULL, after[16];
+	uint32_t mxcsr;
+	int r = -1;
+
+	if (hm_open(&h) || !(out = hm_page(4096)))
+		goto out;
+	memcpy(&mxcsr, h.v.run->fx + 24, 4);
+	if (*(uint16_t *)h.v.run->fx != 0x37f || mxcsr != 0x1f80) {
+		fail("initial fx: FCW %#x MXCSR %#x",
+		     *(uint16_t *)h.v.run->fx, mxcsr);
+		goto out;
+	}
+	memcpy(out + 64, pat, 16);
+	hm_load(&h, h64_sse_load, h64_sse_load_end, (uintptr_t)out + 64, 0, 0, 0);
+	if (hm_int3(&h, h64_sse_load, h64_sse_load_end))
+		goto out;
+	if (memcmp(h.v.run->fx + 160, pat, 16)) {	/* XMM0 in the image */
+		fail("run->fx does not show the guest's xmm0");
+		goto out;
+	}
+	/* User space edits xmm1 in the image; reserved MXCSR bits are dropped. */
+	memcpy(h.v.run->fx + 176, pat1, 16);
+	mxcsr = 0xffffffff;
+	memcpy(h.v.run->fx + 24, &mxcsr, 4);
+	hm_load(&h, h64_sse_store, h64_sse_store_end, 0, (uintptr_t)out, 0, 0);
+	if (run_with_xmm0(h.v.vcpu, junk, after)) {
+		fail("RUN failed");
+		goto out;
+	}
+	if (h.v.run->exit_reason != BT86_EXIT_EXCEPTION || h.v.run->ex.vector != 3) {
+		fail("exit %u vector %u, want int3", h.v.run->exit_reason,
+		     h.v.run->ex.vector);
+		goto out;
+	}
+	if (memcmp(out, pat, 16) || memcmp(out + 16, pat1, 16)) {
+		fail("guest xmm0/xmm1 did not survive the exit / the fx edit");
+		goto out;
+	}
+	if (memcmp(after, junk, 16)) {
+		fail("the guest clobbered the host process's xmm0");
+		goto out;
+	}
+	memcpy(&mxcsr, h.v.run->fx + 24, 4);
+	if (mxcsr & 0xffff0000) {
+		fail("reserved MXCSR bits kept: %#x", mxcsr);
+		goto out;
+	}
+	r = 0;
+out:
+	hm_close(&h);
+	if (out)
+		munmap(out, 4096);
+	return r;
+}
+
+static int t_hm_api(void)
+{
+	struct vm v;
+	struct bt86_version ver;
+	struct bt86_exec_region er = { 0 };
+	struct hm h;
+	int r = -1, st;
+	pid_t pid;
+	size_t i;
+	static const struct {
+		const char *what;
+		struct bt86_exec_region er;
+	} bad[] = {
+		{ "index 4", { 4, 0, 1ull << 40, 4096 } },
+		{ "flags", { 0, 1, 1ull << 40, 4096 } },
+		{ "unaligned uaddr", { 0, 0, (1ull << 40) + 8, 4096 } },
+		{ "unaligned size", { 0, 0, 1ull << 40, 100 } },
+		{ "below 4 GiB", { 0, 0, 0x100000, 4096 } },
+		{ "wraps", { 0, 0, 0xfffffffffffff000ull, 0x2000 } },
+		{ "kernel half", { 0, 0, 1ull << 60, 4096 } },
+	};
+
+	memset(&h, 0, sizeof(h));
+	h.v.dev = h.v.vm = h.v.vcpu = -1;
+	if (vm_open(&v))
+		goto out;
+	if (ioctl(v.dev, BT86_GET_VERSION, &ver) || ver.api_version != 2 ||
+	    !(ver.caps & BT86_CAP_HOSTMAP)) {
+		fail("version %u caps %#x", ver.api_version, ver.caps);
+		goto out;
+	}
+	er.uaddr = 1ull << 40;
+	er.size = 4096;
+	if (ioctl(v.vcpu, BT86_SET_EXEC, &er) != -1 || errno != EINVAL) {
+		fail("SET_EXEC before ENABLE_HOSTMAP accepted");
+		goto out;
+	}
+	if (ioctl(v.vcpu, BT86_ENABLE_HOSTMAP, 1) != -1 || errno != EINVAL) {
+		fail("ENABLE_HOSTMAP arg 1 accepted");
+		goto out;
+	}
+	if (ioctl(v.vcpu, BT86_ENABLE_HOSTMAP, 0)) {
+		fail("ENABLE_HOSTMAP: %s", strerror(errno));
+		goto out;
+	}
+	if (ioctl(v.vcpu, BT86_ENABLE_HOSTMAP, 0) != -1 || errno != EBUSY) {
+		fail("second ENABLE_HOSTMAP: errno %d, want EBUSY", errno);
+		goto out;
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (ioctl(v.vcpu, BT86_SET_EXEC, &bad[i].er) != -1 ||
+		    errno != EINVAL) {
+			fail("SET_EXEC %s accepted", bad[i].what);
+			goto out;
+		}
+	}
+	if (ioctl(v.vcpu, BT86_SET_EXEC, &er) ||
+	    (er.size = 0, ioctl(v.vcpu, BT86_SET_EXEC, &er))) {
+		fail("valid SET_EXEC / delete: %s", strerror(errno));
+		goto out;
+	}
+	vm_close(&v);
+
+	if (hm_open(&h))
+		goto out;
+	/* A bad regs_dirty load: EINVAL, nothing changes, still dirty. */
+	hm_load(&h, h64_load, h64_load_end, (uintptr_t)h.stack, 0, 0, 0);
+	h.v.run->regs.mode = 7;
+	if (ioctl(h.v.vcpu, BT86_RUN, 0) != -1 || errno != EINVAL ||
+	    h.v.run->regs_dirty != 1 || h.v.run->regs.mode != 7) {
+		fail("bad regs_dirty load: errno %d dirty %u", errno,
+		     h.v.run->regs_dirty);
+		goto out;
+	}
+	h.v.run->regs.mode = BT86_MODE_LONG64;
+	h.v.run->regs.rax = 0x5555;
+	h.v.run->regs.r15 = 0xf15;
+	((uint64_t *)h.stack)[0] = 0x7777;
+	if (hm_int3(&h, h64_load, h64_load_end))
+		goto out;
+	if (h.v.run->regs.rax != 0x7777 || h.v.run->regs.r15 != 0xf15) {
+		fail("regs_dirty reload: rax %#llx r15 %#llx",
+		     (unsigned long long)h.v.run->regs.rax,
+		     (unsigned long long)h.v.run->regs.r15);
+		goto out;
+	}
+	/* Another process (a fork: another mm) may not run this vcpu. */
+	pid = fork();
+	if (pid == 0)
+		_exit(ioctl(h.v.vcpu, BT86_RUN, 0) == -1 && errno == EIO ? 0 : 1);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st)) {
+		fail("RUN from a forked child was not refused with EIO");
+		goto out;
+	}
+	/* The parent still runs it (the fork's COW zapped its mirror). */
+	hm_load(&h, h64_load, h64_load_end, (uintptr_t)h.stack, 0, 0, 0);
+	((uint64_t *)h.stack)[0] = 0x8888;
+	if (hm_int3(&h, h64_load, h64_load_end) || h.v.run->regs.rax != 0x8888) {
+		fail("after fork: rax %#llx", (unsigned long long)h.v.run->regs.rax);
+		goto out;
+	}
+	r = 0;
+out:
+	vm_close(&v);
+	hm_close(&h);
+	return r;
+}
+
+/* A signal ends a RUN in mirrored code; run->regs still has the state. */
+static int t_hm_signal(void)
+{
+	struct hm h;
+	int r = -1;
+
+	if (hm_open(&h))
+		goto out;
+	catch_alarm();
+	alarms = 0;
+	hm_load(&h, h64_spin, h64_spin_end, 0, 0, 0, 0x1234);
+	alarm(1);
+	if (ioctl(h.v.vcpu, BT86_RUN, 0) != -1 || errno != EINTR ||
+	    h.v.run->exit_reason != BT86_EXIT_SIGNAL) {
+		fail("RUN did not end with EINTR / EXIT_SIGNAL");
+		goto out;
+	}
+	if (h.v.run->regs.rip != (uintptr_t)h.code || h.v.run->regs.rcx != 0x1234) {
+		fail("run->regs after EINTR: rip %#llx rcx %#llx",
+		     (unsigned long long)h.v.run->regs.rip,
+		     (unsigned long long)h.v.run->regs.rcx);
+		goto out;
+	}
+	r = 0;
+out:
+	alarm(0);
+	hm_close(&h);
+	return r;
+}
+
+/* SIGKILL while in mirrored code: exit_mmap's release, then the fd's. */
+static int t_hm_kill(void)
+{
+	int pfd[2], st;
+	pid_t pid;
+	char c;
+
+	if (pipe(pfd))
+		return fail("pipe");
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (pid == 0) {
+		struct hm h;
+
+		if (hm_open(&h))
+			_exit(1);
+		hm_load(&h, h64_spin, h64_spin_end, 0, 0, 0, 0);
+		if (write(pfd[1], "r", 1) != 1)
+			_exit(1);
+		ioctl(h.v.vcpu, BT86_RUN, 0);
+		_exit(2);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &c, 1) != 1) {
+		close(pfd[0]);
+		waitpid(pid, &st, 0);
+		return fail("child could not set up");
+	}
+	close(pfd[0]);
+	usleep(300 * 1000);
+	kill(pid, SIGKILL);
+	if (waitpid(pid, &st, 0) != pid || !WIFSIGNALED(st) ||
+	    WTERMSIG(st) != SIGKILL)
+		return fail("child status %#x", st);
+	return expect_clean("after SIGKILL of a hostmap vcpu");
+}
+
+/* A kernel-resolved fill round trip against a plain RUN round trip. */
+static int t_hm_timing(void)
+{
+	const int pages = 1024, trips = 2000;
+	struct hm h;
+	uint8_t *buf = NULL;
+	uint64_t fills;
+	double t0, plain, first, second;
+	int i, r = -1;
+
+	if (hm_open(&h) || !(buf = hm_page((size_t)pages * 4096)))
+		goto out;
+	memset(buf, 1, (size_t)pages * 4096);	/* GUP finds them present */
+
+	hm_load(&h, h64_int3_loop, h64_int3_loop_end, 0, 0, 0, 0);
+	if (hm_int3(&h, h64_int3_loop, h64_int3_loop + 1))
+		goto out;
+	t0 = now();
+	for (i = 0; i < trips; i++)
+		if (vm_run(&h.v) || h.v.run->ex.vector != 3)
+			goto out;
+	plain = (now() - t0) * 1e9 / trips;
+
+	fills = h.v.run->host_fills;
+	hm_load(&h, h64_touch, h64_touch_end, (uintptr_t)buf, 0, 0, pages);
+	t0 = now();
+	if (hm_int3(&h, h64_touch, h64_touch_end))
+		goto out;
+	first = (now() - t0) * 1e9;
+	if (h.v.run->host_fills - fills < (uint64_t)pages) {
+		fail("%llu fills for %d new pages",
+		     (unsigned long long)(h.v.run->host_fills - fills), pages);
+		goto out;
+	}
+	fills = h.v.run->host_fills;
+	hm_load(&h, h64_touch, h64_touch_end, (uintptr_t)buf, 0, 0, pages);
+	t0 = now();
+	if (hm_int3(&h, h64_touch, h64_touch_end))
+		goto out;
+	second = (now() - t0) * 1e9;
+	printf("INFO hostmap fill (kernel-resolved #PF: exit, GUP, leaf, re-entry): %.0f ns/page; plain RUN round trip (int3 exit): %.0f ns; %llu refills on the second pass\n",
+	       (first - second) / pages, plain,
+	       (unsigned long long)(h.v.run->host_fills - fills));
+	r = 0;
+out:
+	hm_close(&h);
+	if (buf)
+		munmap(buf, (size_t)pages * 4096);
+	return r;
+}
+
 static int t_no_leaks(void)
 {
 	return expect_clean("at the end");
@@ -1258,6 +1933,15 @@ static const struct {
 	{ "wrong-fd-types-and-pointers", t_fd_types, false },
 	{ "fuzz-ioctl", t_fuzz_ioctl, false },
 	{ "fuzz-guest-code", t_fuzz_code, false },
+	{ "hostmap-rw-int3", t_hm_rw, false },
+	{ "hostmap-mprotect-fault-resolved", t_hm_mprotect, false },
+	{ "hostmap-munmap-remap", t_hm_remap, false },
+	{ "hostmap-nx-fetch", t_hm_nx, false },
+	{ "hostmap-sse-state", t_hm_sse, false },
+	{ "hostmap-api-validation", t_hm_api, false },
+	{ "hostmap-signal-regs", t_hm_signal, false },
+	{ "hostmap-kill-mid-run", t_hm_kill, false },
+	{ "hostmap-fill-timing", t_hm_timing, false },
 	{ "no-leaks", t_no_leaks, false },
 };
 

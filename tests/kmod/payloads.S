@@ -165,4 +165,70 @@ p64_to32:
 	.code64
 p64_to32_end:
 
+/*
+ * Host-mirror (API v2) payloads: 64-bit, copied by the tests into an
+ * mmap'd page of their own (>= 4 GiB, registered with BT86_SET_EXEC) and
+ * run on the test process's own memory through the monitor's mirror.
+ */
+	.globl	h64_rw, h64_rw_end
+h64_rw:
+	movq	(%rdi), %rax		/* read the buffer */
+	addq	$1, %rax
+	movq	%rax, 8(%rdi)		/* write the same page */
+	movq	%rax, (%rsi)		/* and another buffer */
+	pushq	%rax			/* the stack is mirrored too */
+	popq	%rbx
+	int3
+h64_rw_end:
+
+	.globl	h64_store, h64_store_end
+h64_store:
+	movq	%rdx, (%rdi)
+	int3
+h64_store_end:
+
+	.globl	h64_load, h64_load_end
+h64_load:
+	movq	(%rdi), %rax
+	int3
+h64_load_end:
+
+	.globl	h64_jmp, h64_jmp_end
+h64_jmp:
+	jmp	*%rdi
+h64_jmp_end:
+
+	.globl	h64_sse_load, h64_sse_load_end
+h64_sse_load:
+	movdqu	(%rdi), %xmm0
+	int3
+h64_sse_load_end:
+
+	.globl	h64_sse_store, h64_sse_store_end
+h64_sse_store:
+	movdqu	%xmm0, (%rsi)
+	movdqu	%xmm1, 16(%rsi)
+	int3
+h64_sse_store_end:
+
+	.globl	h64_touch, h64_touch_end
+h64_touch:				/* read one word of each of %rcx pages */
+1:	movq	(%rdi), %rax
+	addq	$4096, %rdi
+	decq	%rcx
+	jnz	1b
+	int3
+h64_touch_end:
+
+	.globl	h64_int3_loop, h64_int3_loop_end
+h64_int3_loop:				/* every BT86_RUN: one int3 exit */
+1:	int3
+	jmp	1b
+h64_int3_loop_end:
+
+	.globl	h64_spin, h64_spin_end
+h64_spin:
+1:	jmp	1b
+h64_spin_end:
+
 	.section .note.GNU-stack, "", @progbits
