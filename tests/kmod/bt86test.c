@@ -1601,6 +1601,54 @@ out:
 	return r;
 }
 
+/* A slot change rebuilds the monitor tables: the mirror is zapped, not leaked. */
+static int t_hm_rebuild(void)
+{
+	struct hm h;
+	struct bt86_memory_region mr = { 0 };
+	struct bt86_stats s0, s1;
+	uint64_t *buf = NULL, *buf2 = NULL, fills;
+	uint8_t *extra = NULL;
+	int r = -1;
+
+	if (hm_open(&h) || !(buf = hm_page(4096)) || !(buf2 = hm_page(4096)) ||
+	    !(extra = hm_page(1 << 16)))
+		goto out;
+	hm_load(&h, h64_rw, h64_rw_end, (uintptr_t)buf, (uintptr_t)buf2, 0, 0);
+	if (hm_int3(&h, h64_rw, h64_rw_end) || get_stats(&s0))
+		goto out;
+	mr.slot = 3;
+	mr.gpa = 0x400000;
+	mr.size = 1 << 16;
+	mr.uaddr = (uintptr_t)extra;
+	if (ioctl(h.v.vm, BT86_SET_MEMORY, &mr)) {
+		fail("SET_MEMORY: %s", strerror(errno));
+		goto out;
+	}
+	fills = h.v.run->host_fills;
+	hm_load(&h, h64_rw, h64_rw_end, (uintptr_t)buf, (uintptr_t)buf2, 0, 0);
+	if (hm_int3(&h, h64_rw, h64_rw_end) || get_stats(&s1))
+		goto out;
+	if (h.v.run->host_fills - fills < 4 ||
+	    s1.hostmap_pages != s0.hostmap_pages) {
+		fail("after the rebuild: %llu refills, mirrored pages %llu -> %llu",
+		     (unsigned long long)(h.v.run->host_fills - fills),
+		     (unsigned long long)s0.hostmap_pages,
+		     (unsigned long long)s1.hostmap_pages);
+		goto out;
+	}
+	r = 0;
+out:
+	hm_close(&h);
+	if (buf)
+		munmap(buf, 4096);
+	if (buf2)
+		munmap(buf2, 4096);
+	if (extra)
+		munmap(extra, 1 << 16);
+	return r;
+}
+
 /* BT86_RUN by hand with the caller's own %xmm0 = mine; returns it after. */
 static long run_with_xmm0(int vcpu, const uint8_t mine[16], uint8_t after[16])
 {
@@ -1937,6 +1985,7 @@ static const struct {
 	{ "hostmap-mprotect-fault-resolved", t_hm_mprotect, false },
 	{ "hostmap-munmap-remap", t_hm_remap, false },
 	{ "hostmap-nx-fetch", t_hm_nx, false },
+	{ "hostmap-table-rebuild", t_hm_rebuild, false },
 	{ "hostmap-sse-state", t_hm_sse, false },
 	{ "hostmap-api-validation", t_hm_api, false },
 	{ "hostmap-signal-regs", t_hm_signal, false },
