@@ -27,6 +27,19 @@ static size_t hash_of(uint32_t eip, uint32_t phys, int mode)
 	return h ^ (h >> 16);
 }
 
+/*
+ * The block and map arrays are sized for a full TC (hundreds of MiB) but a
+ * guest touches a small part: reserve them without committing, so bt86
+ * starts on a small host under the kernel's overcommit heuristic.
+ */
+static void *reserve_zeroed(size_t n, size_t each)
+{
+	void *p = mmap(NULL, n * each, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
 int tc_create(struct tc *tc, size_t size, uint64_t ram_size, const struct tc_host *host)
 {
 	memset(tc, 0, sizeof(*tc));
@@ -40,8 +53,8 @@ int tc_create(struct tc *tc, size_t size, uint64_t ram_size, const struct tc_hos
 	tc->size = size;
 	tc->max_blocks = size / 64;
 	tc->max_maps = size / 8;
-	tc->blocks = calloc(tc->max_blocks, sizeof(*tc->blocks));
-	tc->maps = calloc(tc->max_maps, sizeof(*tc->maps));
+	tc->blocks = reserve_zeroed(tc->max_blocks, sizeof(*tc->blocks));
+	tc->maps = reserve_zeroed(tc->max_maps, sizeof(*tc->maps));
 	tc->hash = calloc(TC_HASH_SIZE, sizeof(*tc->hash));
 	tc->hash_mask = TC_HASH_SIZE - 1;
 	tc->npages = (uint32_t)(ram_size >> 12);
@@ -64,8 +77,10 @@ void tc_destroy(struct tc *tc)
 		close(tc->fd);
 	for (int i = 0; i < TC_MAX_MODES; i++)
 		free(tc->ibl[i]);
-	free(tc->blocks);
-	free(tc->maps);
+	if (tc->blocks)
+		munmap(tc->blocks, tc->max_blocks * sizeof(*tc->blocks));
+	if (tc->maps)
+		munmap(tc->maps, tc->max_maps * sizeof(*tc->maps));
 	free(tc->hash);
 	free(tc->pages);
 	free(tc->ibl_used);

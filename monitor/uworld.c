@@ -43,6 +43,7 @@ struct engine {
 	struct vm *vm;
 	struct htimer timer;
 	uint8_t *altstack;
+	struct kworld *kw;		/* bt-kmod: the TC runs in bt86.ko's monitor world */
 };
 
 static struct vcpu *cur_vcpu;	/* for the signal handlers: one vCPU per process */
@@ -100,25 +101,26 @@ static void fix_hswap(const struct tc_map *m, greg_t *g)
 	g[regs[m->aux]] = (greg_t)((r & ~0xffffull) | (lo << 8) | hi);
 }
 
-static void on_fault(int sig, siginfo_t *si, void *ucv)
+/*
+ * A host fault in translated code, from either world: sig as a signal would
+ * name it, addr the faulting address, err the page-fault error code, g the
+ * host registers (gregset order).  Returns UW_FAULT_RESUME when it was a
+ * hidden fault filled on the spot (run the same host instruction again),
+ * UW_FAULT_EXIT when the run loop must see it (v->fault says why, v->eip is
+ * the guest instruction, g has been repaired), UW_FAULT_FOREIGN when the
+ * fault is not in translated code at all.
+ */
+int uw_host_fault(struct vcpu *v, int sig, uint8_t *addr, uint64_t err, long long *g)
 {
-	ucontext_t *uc = ucv;
-	greg_t *g = uc->uc_mcontext.gregs;
-	struct vcpu *v = cur_vcpu;
 	uint64_t rip = (uint64_t)g[REG_RIP];
 	struct tc_block *b;
 	const struct tc_map *m;
 	uint32_t lin = 0;
 	enum smmu_where where = SMMU_OUTSIDE;
-	uint8_t *addr;
 
-	if (!v || !in_tc(v, rip) || !(b = tc_find_block(&v->tc, rip))) {
-		/* A fault in the VMM itself: a bug.  Die with the default action. */
-		signal(sig, SIG_DFL);
-		return;
-	}
+	if (!v || !in_tc(v, rip) || !(b = tc_find_block(&v->tc, rip)))
+		return UW_FAULT_FOREIGN;
 	v->fault = VF_OTHER;
-	addr = (uint8_t *)si->si_addr;
 	if (sig == SIGSEGV && addr >= v->ctl_pages && addr < v->ctl_pages + 4096) {
 		/* A backward edge's probe: the branch is done, resume at its target. */
 		uint64_t off = rip - (uint64_t)(uintptr_t)v->tc.rx;
@@ -129,8 +131,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 			if (b->exits[i].probe_off && off >= b->exits[i].probe_off &&
 			    off < b->exits[i].probe_off + 16)
 				v->eip = b->exits[i].eip;
-		g[REG_RIP] = (greg_t)(uintptr_t)tc_fault_exit;
-		return;
+		return UW_FAULT_EXIT;
 	}
 	if (sig == SIGSEGV && addr >= v->ctl_pages + 4096 && addr < v->ctl_pages + 8192) {
 		v->fault = VF_IRQWIN;
@@ -139,7 +140,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 		v->fault = VF_WRAP;	/* an address that wrapped past 4 GiB */
 		v->fault_addr = lin;
 	} else if (sig == SIGSEGV && where == SMMU_IN_WINDOW) {
-		bool write = (g[REG_ERR] & 2) != 0;	/* page-fault error code: W */
+		bool write = (err & 2) != 0;	/* page-fault error code: W */
 
 		/*
 		 * Most faults are hidden: the shadow entry is filled right here and
@@ -149,7 +150,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 		if (v->segv == SMMU_FILLED) {
 			v->fault = VF_NONE;
 			v->st.hidden_in_handler++;
-			return;
+			return UW_FAULT_RESUME;
 		}
 		v->fault = VF_SEGV;
 		v->fault_addr = lin;
@@ -160,10 +161,8 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 		v->fault = VF_UD;
 	}
 	m = tc_find_insn(&v->tc, b, rip);
-	if (!m) {
-		signal(sig, SIG_DFL);
-		return;
-	}
+	if (!m)
+		return UW_FAULT_FOREIGN;
 	v->fault_string = m->fixup == TC_FIX_STRING;
 	if (m->fixup == TC_FIX_STRING)
 		fix_string(v, b, m, g);
@@ -178,7 +177,27 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 			 b->eip + b->glen;
 		v->irqwin_shadow = m->aux;
 	}
-	g[REG_RIP] = (greg_t)(uintptr_t)tc_fault_exit;
+	return UW_FAULT_EXIT;
+}
+
+_Static_assert(sizeof(greg_t) == sizeof(long long), "gregset entries are long long");
+
+static void on_fault(int sig, siginfo_t *si, void *ucv)
+{
+	ucontext_t *uc = ucv;
+	greg_t *g = uc->uc_mcontext.gregs;
+
+	switch (uw_host_fault(cur_vcpu, sig, (uint8_t *)si->si_addr, (uint64_t)g[REG_ERR], g)) {
+	case UW_FAULT_RESUME:
+		return;
+	case UW_FAULT_EXIT:
+		g[REG_RIP] = (greg_t)(uintptr_t)tc_fault_exit;
+		return;
+	default:
+		/* A fault in the VMM itself: a bug.  Die with the default action. */
+		signal(sig, SIG_DFL);
+		return;
+	}
 }
 
 /* The poll page makes the next block boundary an exit; async-signal-safe. */
@@ -263,13 +282,14 @@ static void bt_destroy(struct engine *e)
 	if (cur_vcpu == &e->v)
 		cur_vcpu = NULL;
 	htimer_destroy(&e->timer);
+	kw_close(e->kw);
 	tc_destroy(&e->v.tc);
 	smmu_destroy(&e->v.mmu);
 	free(e->altstack);
 	munmap((uint8_t *)e - 8192, 8192 + sizeof(*e));
 }
 
-static struct engine *bt_create(struct vm *vm)
+static struct engine *create(struct vm *vm, bool kmod)
 {
 	struct engine *e = NULL;
 	struct vcpu *v;
@@ -318,10 +338,22 @@ static struct engine *bt_create(struct vm *vm)
 		goto fail;
 	}
 	cur_vcpu = v;
+	if (kmod && !(e->kw = kw_open(v)))
+		goto fail;
 	return e;
 fail:
 	bt_destroy(e);
 	return NULL;
+}
+
+static struct engine *bt_create(struct vm *vm)
+{
+	return create(vm, false);
+}
+
+static struct engine *btk_create(struct vm *vm)
+{
+	return create(vm, true);
 }
 
 static int bt_set_state(struct engine *e, const struct x86_state *s)
@@ -566,7 +598,10 @@ static int bt_run(struct engine *e, struct vm_exit *x)
 		v->st.enters++;
 		t_in = __rdtsc();
 		v->st.cycles_monitor += t_in - t_out;
-		tc_enter(&v->bt, tc_rx(&v->tc, b->code_off));
+		if (!e->kw)
+			tc_enter(&v->bt, tc_rx(&v->tc, b->code_off));
+		else if (kw_enter(e->kw, v, tc_rx(&v->tc, b->code_off), x) < 0)
+			return -1;
 		t_out = __rdtsc();
 		v->st.cycles_tc += t_out - t_in;
 		v->intr_shadow = false;
@@ -612,7 +647,7 @@ static void bt_print_stats(struct engine *e, FILE *o)
 {
 	const struct vcpu *v = &e->v;
 
-	fprintf(o, "== bt engine\n");
+	fprintf(o, "== bt engine%s\n", e->kw ? " (translated code in bt86.ko's monitor world)" : "");
 	fprintf(o, "  TC enters             %10llu\n", (unsigned long long)v->st.enters);
 	fprintf(o, "  cycles in TC          %10.1f%% of %llu (the rest in the monitor)\n",
 		v->st.cycles_tc + v->st.cycles_monitor ?
@@ -644,11 +679,24 @@ static void bt_print_stats(struct engine *e, FILE *o)
 		(unsigned long long)v->st.wraps);
 	tc_print_stats(&v->tc, o);
 	smmu_print_stats(&v->mmu, o);
+	if (e->kw)
+		kw_print_stats(e->kw, o);
 }
 
 const struct engine_ops bt_engine_ops = {
 	.name = "bt",
 	.create = bt_create,
+	.destroy = bt_destroy,
+	.set_state = bt_set_state,
+	.get_state = bt_get_state,
+	.run = bt_run,
+	.kick = bt_kick,
+	.print_stats = bt_print_stats,
+};
+
+const struct engine_ops bt_kmod_engine_ops = {
+	.name = "bt-kmod",
+	.create = btk_create,
 	.destroy = bt_destroy,
 	.set_state = bt_set_state,
 	.get_state = bt_get_state,

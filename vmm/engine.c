@@ -5,10 +5,12 @@
 
 
 /*
- * Engines not built yet have a NULL entry: the run loop then says so instead
- * of pretending.  bt-kmod needs bt86.ko, kvm needs /dev/kvm.
+ * An engine not built would have a NULL entry: the run loop then says so
+ * instead of pretending.  bt-kmod needs bt86.ko loaded, kvm needs /dev/kvm;
+ * each says so when it cannot start.
  */
 extern const struct engine_ops bt_engine_ops;
+extern const struct engine_ops bt_kmod_engine_ops;
 extern const struct engine_ops kvm_engine_ops;
 
 static const struct {
@@ -16,7 +18,7 @@ static const struct {
 	const struct engine_ops *ops;
 } engines[] = {
 	{ "bt", &bt_engine_ops },
-	{ "bt-kmod", NULL },
+	{ "bt-kmod", &bt_kmod_engine_ops },
 	{ "kvm", &kvm_engine_ops },
 };
 

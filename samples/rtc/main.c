@@ -194,6 +194,7 @@ static void test_update_cycle(void)
 
 static volatile unsigned rtc_irqs;
 static volatile uint8_t first_c, first_c_reread;
+static volatile bool capture_c;		/* the next handler records register C twice */
 
 static void irq8_handler(struct trap_frame *f)
 {
@@ -201,7 +202,8 @@ static void irq8_handler(struct trap_frame *f)
 	uint8_t c = cmos_read(RTC_REG_C);
 
 	(void)f;
-	if (rtc_irqs == 0) {
+	if (capture_c) {
+		capture_c = false;
 		first_c = c;
 		first_c_reread = cmos_read(RTC_REG_C);
 	}
@@ -246,13 +248,19 @@ static void test_periodic(void)
 	n = rtc_periodic_count(6, 200, &timer_ok);	/* RS=6: 1024 Hz */
 	report_info("%u IRQ8 in 200 ms at 1024 Hz (expect 205)", n);
 	report(timer_ok && within(n, 205, 50), "rtc: periodic IRQ8 at 1024 Hz within 50%");
-	report_info("register C in the first handler 0x%02x, re-read 0x%02x", first_c, first_c_reread);
-	report((first_c & (C_IRQF | C_PF)) == (C_IRQF | C_PF), "rtc: register C shows IRQF and PF");
-	report(!(first_c_reread & (C_IRQF | C_PF)), "rtc: reading register C clears its flags");
 
+	/*
+	 * The clear-on-read check runs at 128 Hz: the re-read must come within
+	 * the same 7.8 ms period, or a new flag is rightly set (at 1024 Hz a
+	 * slow host, such as an emulated one, misses that window).
+	 */
+	capture_c = true;
 	n = rtc_periodic_count(9, 250, &timer_ok);	/* RS=9: 128 Hz */
 	report_info("%u IRQ8 in 250 ms at 128 Hz (expect 32)", n);
 	report(timer_ok && within(n, 32, 50), "rtc: periodic IRQ8 at 128 Hz within 50%");
+	report_info("register C in a handler 0x%02x, re-read 0x%02x", first_c, first_c_reread);
+	report((first_c & (C_IRQF | C_PF)) == (C_IRQF | C_PF), "rtc: register C shows IRQF and PF");
+	report(!(first_c_reread & (C_IRQF | C_PF)), "rtc: reading register C clears its flags");
 
 	cmos_write(RTC_REG_B, b0 & ~B_PIE);
 	pit_delay_ms(10);			/* one in flight may still land */

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bt/tc.h"
 #include "shadowmmu/smmu.h"
@@ -193,6 +194,21 @@ int mon_emulate(struct vcpu *v, const struct bt_insn *in, struct vm_exit *x);
 
 /* Recompute the translation mode after segment/CPL changes. */
 void vcpu_update_mode(struct vcpu *v);
+
+/* A host fault in translated code (uworld.c): what the run loop must do. */
+enum { UW_FAULT_FOREIGN = -1, UW_FAULT_EXIT = 0, UW_FAULT_RESUME = 1 };
+int uw_host_fault(struct vcpu *v, int sig, uint8_t *addr, uint64_t err, long long *g);
+
+/*
+ * kworld.c: the bt-kmod engine runs the same translated code in bt86.ko's
+ * monitor world.  kw_enter() is its tc_enter(): 0 when translated code came
+ * back the way tc_enter() returns, -1 with x filled when bt86.ko failed.
+ */
+struct kworld;
+struct kworld *kw_open(struct vcpu *v);
+void kw_close(struct kworld *kw);
+int kw_enter(struct kworld *kw, struct vcpu *v, void *code, struct vm_exit *x);
+void kw_print_stats(const struct kworld *kw, FILE *o);
 
 
 #endif

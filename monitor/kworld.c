@@ -1,0 +1,343 @@
+/*
+ * kworld.c - the bt-kmod engine: the bt engine's translated code, run in bt86.ko's monitor world.
+ *
+ * Everything above the TC is the bt engine's (uworld.c: the run loop, the
+ * translator, the shadow MMU, the callouts, the devices in this process).
+ * What changes is how translated code runs and how its faults come back.
+ * Instead of jumping into the TC on this process's stack and page tables,
+ * kw_enter() asks bt86.ko (BT86_RUN) to world-switch into its ring-0
+ * monitor and iretq to the block at ring 3 on the monitor's page tables.
+ * Those tables mirror this process's address space lazily (bt86.ko's
+ * "hostmap", docs/KWORLD.md): the TC, the bt_cpu, the control pages and
+ * the shadow views appear at the same addresses as here, kept coherent with
+ * this process's mappings by an MMU notifier.  So the shadow MMU keeps
+ * working by mmap/mprotect on its views, and a view page this process has
+ * mapped becomes a real page-table entry of the monitor on first touch,
+ * filled by bt86.ko without coming back here.
+ *
+ * A trap in the monitor world returns from BT86_RUN with the guest
+ * registers in the run page; kw_enter() turns it into what a host signal
+ * would have been in uworld and lets uw_host_fault() decide: a hidden fault
+ * the shadow MMU fills (then run the same instruction again), or an exit
+ * to the run loop.  The TC's own exits (exit stubs, IBL misses) land here
+ * through the int3 in kworld_stubs.S.  A host signal (the guest timer, a
+ * stop request) interrupts BT86_RUN with EINTR; its handler arms the poll
+ * page as in uworld and the next backward edge of translated code comes out.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "../kernel-module/bt86_uapi.h"
+#include "monitor/vcpu.h"
+#include "vmm/log.h"
+
+#define KW_STACK_SIZE	(64u << 10)	/* the host stack translated code pushes temporaries on */
+#define KW_DEV		"/dev/bt86"
+
+extern const char kw_stub_page[], kw_stub_page_end[];
+extern const char kw_tc_exit[], kw_tc_exit_trap[];
+extern const char kw_ibl_miss[], kw_ibl_miss_trap[];
+extern const char kw_fpu_load[];
+
+struct kworld {
+	int dev, vm, vcpu;
+	struct bt86_run *run;
+	uint8_t *stack;
+	struct bt86_regs want;		/* registers kw_enter() asked for, until bt86.ko takes them */
+	uint64_t runs, eintr, tc_exits, faults, resumed, switches_at_open;
+};
+
+static int kw_ioctl(int fd, unsigned long req, unsigned long arg, const char *what)
+{
+	int r = ioctl(fd, req, arg);
+
+	if (r < 0)
+		bt86_error("bt-kmod: %s: %s", what, strerror(errno));
+	return r;
+}
+
+static int set_exec(struct kworld *kw, uint32_t index, const void *start, const void *end)
+{
+	struct bt86_exec_region er = {
+		.index = index,
+		.uaddr = (uint64_t)(uintptr_t)start,
+		.size = (uint64_t)((const char *)end - (const char *)start),
+	};
+
+	return kw_ioctl(kw->vcpu, BT86_SET_EXEC, (unsigned long)&er, "BT86_SET_EXEC");
+}
+
+void kw_close(struct kworld *kw)
+{
+	if (!kw)
+		return;
+	if (kw->run)
+		munmap(kw->run, BT86_RUN_SIZE);
+	if (kw->stack)
+		munmap(kw->stack, KW_STACK_SIZE);
+	if (kw->vcpu >= 0)
+		close(kw->vcpu);
+	if (kw->vm >= 0)
+		close(kw->vm);
+	if (kw->dev >= 0)
+		close(kw->dev);
+	free(kw);
+}
+
+static int open_dev(struct kworld *kw)
+{
+	struct bt86_version ver;
+
+	kw->dev = open(KW_DEV, O_RDWR | O_CLOEXEC);
+	if (kw->dev < 0) {
+		if (errno == ENOENT)
+			bt86_error("bt-kmod: %s does not exist: load the module first "
+				   "(insmod kernel-module/bt86.ko)", KW_DEV);
+		else
+			bt86_error("bt-kmod: cannot open %s: %s%s", KW_DEV, strerror(errno),
+				   errno == EACCES ? " (it needs root or access to the device)" : "");
+		return -1;
+	}
+	if (kw_ioctl(kw->dev, BT86_GET_VERSION, (unsigned long)&ver, "BT86_GET_VERSION") < 0)
+		return -1;
+	if (ver.api_version < 2 || !(ver.caps & BT86_CAP_HOSTMAP) ||
+	    !(ver.caps & BT86_CAP_LONG64)) {
+		bt86_error("bt-kmod: the loaded bt86.ko speaks API v%u (caps %#x); the bt-kmod "
+			   "engine needs v2 with host mirroring: rebuild and reload the module",
+			   ver.api_version, ver.caps);
+		return -1;
+	}
+	return 0;
+}
+
+struct kworld *kw_open(struct vcpu *v)
+{
+	struct kworld *kw = calloc(1, sizeof(*kw));
+	void *p;
+
+	if (!kw) {
+		bt86_error("bt-kmod: out of memory");
+		return NULL;
+	}
+	kw->dev = kw->vm = kw->vcpu = -1;
+	if (open_dev(kw) < 0)
+		goto fail;
+	kw->vm = kw_ioctl(kw->dev, BT86_CREATE_VM, 0, "BT86_CREATE_VM");
+	if (kw->vm < 0)
+		goto fail;
+	kw->vcpu = kw_ioctl(kw->vm, BT86_CREATE_VCPU, 0, "BT86_CREATE_VCPU");
+	if (kw->vcpu < 0)
+		goto fail;
+	p = mmap(NULL, BT86_RUN_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, kw->vcpu, 0);
+	if (p == MAP_FAILED) {
+		bt86_error("bt-kmod: cannot map the run page: %s", strerror(errno));
+		goto fail;
+	}
+	kw->run = p;
+	p = mmap(NULL, KW_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		bt86_error("bt-kmod: out of memory");
+		goto fail;
+	}
+	kw->stack = p;
+	/* The monitor mirrors only addresses above the 4 GiB it keeps for guest RAM slots. */
+	if ((uintptr_t)kw_stub_page < (1ull << 32) || (uintptr_t)v->tc.rx < (1ull << 32)) {
+		bt86_error("bt-kmod: the bt86 binary or its TC lies below 4 GiB, which bt86.ko "
+			   "keeps for guest RAM (build bt86 as a position-independent executable)");
+		goto fail;
+	}
+	if (kw_ioctl(kw->vcpu, BT86_ENABLE_HOSTMAP, 0, "BT86_ENABLE_HOSTMAP") < 0 ||
+	    set_exec(kw, 0, v->tc.rx, v->tc.rx + v->tc.size) < 0 ||
+	    set_exec(kw, 1, kw_stub_page, kw_stub_page_end) < 0)
+		goto fail;
+	v->bt.tc_exit = (uint64_t)(uintptr_t)kw_tc_exit;
+	v->bt.ibl_miss = (uint64_t)(uintptr_t)kw_ibl_miss;
+	v->bt.fpu_load = (uint64_t)(uintptr_t)kw_fpu_load;
+	memcpy(kw->run->fx, v->bt.fx_guest, sizeof(kw->run->fx));
+	kw->switches_at_open = kw->run->world_switches;
+	return kw;
+fail:
+	kw_close(kw);
+	return NULL;
+}
+
+/* Translated code's registers, as a signal frame would hold them. */
+static void regs_to_greg(const struct bt86_regs *r, long long *g)
+{
+	g[REG_RAX] = (long long)r->rax;
+	g[REG_RCX] = (long long)r->rcx;
+	g[REG_RDX] = (long long)r->rdx;
+	g[REG_RBX] = (long long)r->rbx;
+	g[REG_RSP] = (long long)r->rsp;
+	g[REG_RBP] = (long long)r->rbp;
+	g[REG_RSI] = (long long)r->rsi;
+	g[REG_RDI] = (long long)r->rdi;
+	g[REG_R8] = (long long)r->r8;
+	g[REG_R9] = (long long)r->r9;
+	g[REG_R10] = (long long)r->r10;
+	g[REG_R11] = (long long)r->r11;
+	g[REG_R12] = (long long)r->r12;
+	g[REG_R13] = (long long)r->r13;
+	g[REG_R14] = (long long)r->r14;
+	g[REG_R15] = (long long)r->r15;
+	g[REG_RIP] = (long long)r->rip;
+	g[REG_EFL] = (long long)r->rflags;
+}
+
+static void greg_to_regs(const long long *g, struct bt86_regs *r)
+{
+	r->rax = (uint64_t)g[REG_RAX];
+	r->rcx = (uint64_t)g[REG_RCX];
+	r->rdx = (uint64_t)g[REG_RDX];
+	r->rbx = (uint64_t)g[REG_RBX];
+	r->rsp = (uint64_t)g[REG_RSP];
+	r->rbp = (uint64_t)g[REG_RBP];
+	r->rsi = (uint64_t)g[REG_RSI];
+	r->rdi = (uint64_t)g[REG_RDI];
+	r->r8 = (uint64_t)g[REG_R8];
+	r->r9 = (uint64_t)g[REG_R9];
+	r->r10 = (uint64_t)g[REG_R10];
+	r->r11 = (uint64_t)g[REG_R11];
+	r->r12 = (uint64_t)g[REG_R12];
+	r->r13 = (uint64_t)g[REG_R13];
+	r->r14 = (uint64_t)g[REG_R14];
+	r->r15 = (uint64_t)g[REG_R15];
+	r->rip = (uint64_t)g[REG_RIP];
+	r->rflags = (uint64_t)g[REG_EFL];
+}
+
+/* What glue.S's tc_save does: the guest registers and flags back into the vCPU. */
+static void save_guest(struct vcpu *v, const struct bt86_regs *r)
+{
+	v->bt.gpr[R_EAX] = (uint32_t)r->rax;
+	v->bt.gpr[R_ECX] = (uint32_t)r->rcx;
+	v->bt.gpr[R_EDX] = (uint32_t)r->rdx;
+	v->bt.gpr[R_EBX] = (uint32_t)r->rbx;
+	v->bt.gpr[R_ESP] = (uint32_t)r->r12;
+	v->bt.gpr[R_EBP] = (uint32_t)r->rbp;
+	v->bt.gpr[R_ESI] = (uint32_t)r->rsi;
+	v->bt.gpr[R_EDI] = (uint32_t)r->rdi;
+	v->bt.hflags = r->rflags;
+}
+
+static int fail_exit(struct vm_exit *x, const char *what, unsigned long long a,
+		     unsigned long long rip)
+{
+	x->kind = VMEXIT_ERROR;
+	snprintf(x->error, sizeof(x->error), "bt86.ko: %s %llu at %#llx", what, a, rip);
+	return -1;
+}
+
+/* The exception vectors translated code can raise, as the signals uworld would get. */
+static int vector_signal(uint32_t vector)
+{
+	switch (vector) {
+	case EXC_DE:
+		return SIGFPE;
+	case EXC_UD:
+		return SIGILL;
+	case EXC_PF:
+		return SIGSEGV;
+	case EXC_AC:
+		return SIGBUS;
+	default:
+		return 0;
+	}
+}
+
+int kw_enter(struct kworld *kw, struct vcpu *v, void *code, struct vm_exit *x)
+{
+	struct bt86_run *run = kw->run;
+	struct bt86_regs *w = &kw->want;
+	long long g[NGREG];
+
+	memset(w, 0, sizeof(*w));
+	w->rax = v->bt.gpr[R_EAX];
+	w->rcx = v->bt.gpr[R_ECX];
+	w->rdx = v->bt.gpr[R_EDX];
+	w->rbx = v->bt.gpr[R_EBX];
+	w->r12 = v->bt.gpr[R_ESP];
+	w->rbp = v->bt.gpr[R_EBP];
+	w->rsi = v->bt.gpr[R_ESI];
+	w->rdi = v->bt.gpr[R_EDI];
+	w->r13 = (uint64_t)(uintptr_t)&v->bt;
+	w->r15 = v->bt.view_base;
+	w->rsp = (uint64_t)(uintptr_t)(kw->stack + KW_STACK_SIZE - 64);
+	w->rip = (uint64_t)(uintptr_t)code;
+	w->rflags = v->bt.hflags;
+	w->mode = BT86_MODE_LONG64;
+	/* The guest's x87/SSE image is live in the monitor world from the first instruction. */
+	v->bt.fpu_loaded = 1;
+	for (;;) {
+		run->regs = *w;
+		run->regs_dirty = 1;
+		for (;;) {
+			kw->runs++;
+			if (ioctl(kw->vcpu, BT86_RUN, 0) == 0)
+				break;
+			if (errno != EINTR) {
+				bt86_error("bt-kmod: BT86_RUN: %s", strerror(errno));
+				return fail_exit(x, "BT86_RUN failed, errno", (unsigned long long)errno,
+						 run->regs.rip);
+			}
+			/* A host signal: its handler ran (the poll page may be armed now). */
+			kw->eintr++;
+			if (run->regs_dirty)
+				run->regs = *w;	/* not taken yet: the exit copy overwrote them */
+		}
+		if (run->exit_reason != BT86_EXIT_EXCEPTION)
+			return fail_exit(x, "unexpected exit reason", run->exit_reason,
+					 run->regs.rip);
+		if (run->ex.vector == EXC_BP && (run->ex.rip == (uintptr_t)kw_tc_exit_trap ||
+						 run->ex.rip == (uintptr_t)kw_ibl_miss_trap)) {
+			kw->tc_exits++;
+			save_guest(v, &run->regs);
+			return 0;
+		}
+		kw->faults++;
+		regs_to_greg(&run->regs, g);
+		g[REG_ERR] = run->ex.error_code;
+		g[REG_TRAPNO] = run->ex.vector;
+		switch (vector_signal(run->ex.vector) ?
+			uw_host_fault(v, vector_signal(run->ex.vector),
+				      (uint8_t *)(uintptr_t)run->ex.cr2, run->ex.error_code, g) :
+			UW_FAULT_FOREIGN) {
+		case UW_FAULT_RESUME:
+			/* The shadow MMU mapped the page here; bt86.ko mirrors it on the retry. */
+			kw->resumed++;
+			greg_to_regs(g, w);
+			continue;
+		case UW_FAULT_EXIT:
+			greg_to_regs(g, w);
+			save_guest(v, w);
+			return 0;
+		default:
+			return fail_exit(x, "unexpected exception outside translated code: vector",
+					 run->ex.vector, run->ex.rip);
+		}
+	}
+}
+
+void kw_print_stats(const struct kworld *kw, FILE *o)
+{
+	fprintf(o, "== bt86.ko monitor world\n");
+	fprintf(o, "  BT86_RUN calls        %10llu (interrupted by host signals %llu)\n",
+		(unsigned long long)kw->runs, (unsigned long long)kw->eintr);
+	fprintf(o, "  world switches        %10llu\n",
+		(unsigned long long)(kw->run->world_switches - kw->switches_at_open));
+	fprintf(o, "  exits: TC stubs       %10llu\n", (unsigned long long)kw->tc_exits);
+	fprintf(o, "  exits: faults         %10llu (hidden, filled in this process %llu)\n",
+		(unsigned long long)kw->faults, (unsigned long long)kw->resumed);
+	fprintf(o, "  pages mirrored by bt86.ko %6llu (not mirrorable yet: %llu)\n",
+		(unsigned long long)kw->run->host_fills,
+		(unsigned long long)kw->run->host_fill_failures);
+}

@@ -1,0 +1,84 @@
+#!/bin/busybox sh
+# btkmod-init.sh: /init of the bt-kmod initramfs: load bt86.ko, run every sample under --engine=bt and --engine=bt-kmod, compare.
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+dmesg -n 1
+dmesg -c >/dev/null
+
+verdict() {	# verdict NAME STATUS
+	if [ "$2" -eq 0 ]; then echo "PASS $1"; else echo "FAIL $1"; fi
+}
+
+# Numbers that depend on timing (TSC rates, tick counts, saved EIPs) differ
+# from run to run; everything else a guest prints must be the same.
+normalize() {
+	tr -d '\r' <"$1" | sed -E 's/[0-9][0-9a-fA-Fx.]*/#/g'
+}
+
+echo "INFO kernel: $(uname -r), protections:" \
+     "$(for f in smep smap umip pku pti la57; do grep -qw $f /proc/cpuinfo && echo -n "$f "; done)"
+insmod /bt86.ko
+verdict insmod $?
+
+cd /guests
+while read -r name want to rest; do
+	case "$name" in ''|'#'*) continue ;; esac
+	mem=128M
+	append=""
+	set -- $rest
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		-m) mem=$2; shift 2 ;;
+		--append) shift; append="$*"; break ;;
+		*) shift ;;
+		esac
+	done
+	label="$name${rest:+ [$rest]}"
+	# Each engine gets the guest's timeout scaled for TCG.
+	tmo=$((to * ${BTKMOD_SLOW:-10}))
+	timeout "$tmo" /bt86 run -q --engine=bt -m "$mem" --append "$append" "$name.elf" \
+		</dev/null >/tmp/out.bt 2>&1
+	st_bt=$?
+	start=$(date +%s)
+	timeout "$tmo" /bt86 run -q --engine=bt-kmod --stats -m "$mem" --append "$append" \
+		"$name.elf" </dev/null >/tmp/out.kmod 2>/tmp/stats.kmod
+	st=$?
+	secs=$(($(date +%s) - start))
+	why=""
+	if [ "$st" -ne "$want" ]; then
+		why="exit status $st, expected $want (bt: $st_bt)"
+	elif grep -q '^FAIL' /tmp/out.kmod; then
+		why="the guest reported failures"
+	elif ! normalize /tmp/out.bt >/tmp/n.bt || ! normalize /tmp/out.kmod >/tmp/n.kmod ||
+	     ! cmp -s /tmp/n.bt /tmp/n.kmod; then
+		why="output differs from --engine=bt"
+	fi
+	if [ -z "$why" ]; then
+		echo "PASS bt-kmod/$label (${secs}s, bt status $st_bt)"
+		grep -E 'world switches|mirrored|exits: faults' /tmp/stats.kmod | sed 's/^/INFO   /'
+	else
+		echo "FAIL bt-kmod/$label: $why"
+		diff /tmp/n.bt /tmp/n.kmod | head -n 20 | sed 's/^/  | /'
+		tail -n 20 /tmp/out.kmod | sed 's/^/  > /'
+		tail -n 30 /tmp/stats.kmod | sed 's/^/  s /'
+	fi
+done </guests/guests.cfg
+cd /
+
+rmmod bt86
+verdict rmmod $?
+# No module: bt-kmod must refuse with the "no engine" status and a clear message.
+/bt86 run -q --engine=bt-kmod /guests/hello.elf </dev/null >/tmp/out.nomod 2>&1
+st=$?
+[ "$st" -eq 8 ] && grep -q 'load the module' /tmp/out.nomod
+verdict "no-module: status 8 and a message naming the fix (status $st)" $?
+
+if dmesg | grep -E 'WARNING|BUG|Oops|general protection|Call Trace|RIP:|bt86: monitor fault'; then
+	verdict dmesg-clean 1
+else
+	verdict dmesg-clean 0
+fi
+echo BT86-DONE
+poweroff -f

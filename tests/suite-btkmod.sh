@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# suite-btkmod.sh: the sample guests under --engine=bt-kmod, inside qemu (TCG) with bt86.ko loaded.
+#
+# Builds bt86.ko, bt86 and the samples, packs them with busybox-static and
+# bt86's shared libraries into an initramfs, boots Debian's amd64 kernel in
+# qemu-system-x86_64 and runs every guest of samples/guests.cfg and
+# samples/paging/guests.cfg under --engine=bt and then --engine=bt-kmod
+# (tests/kmod/btkmod-init.sh).  A bt-kmod run passes when it exits with the
+# expected status, reports no FAIL and prints what the bt run printed
+# (timing-dependent numbers masked).
+# Usage: tests/suite-btkmod.sh [cpu-model...]   (default: max)
+# Ends with "N passed, N failed"; a harness step that cannot run is a failure.
+set -u
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=$ROOT/build/btkmod
+CPUS=("$@")
+[ ${#CPUS[@]} -eq 0 ] && CPUS=(max)
+
+pass=0
+fail=0
+die() {
+	echo "FAIL harness: $*"
+	echo "$pass passed, $((fail + 1)) failed"
+	exit 1
+}
+
+for tool in qemu-system-x86_64 cpio gzip gcc make ldd; do
+	command -v "$tool" >/dev/null || die "$tool is not installed (run make deps)"
+done
+BUSYBOX=/bin/busybox
+file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
+	die "$BUSYBOX is not a static busybox (install busybox-static)"
+KVER=$(make -s -C kernel-module kver) || die "cannot determine the target kernel"
+KERNEL=/boot/vmlinuz-$KVER
+[ -r "$KERNEL" ] || die "no $KERNEL (install linux-image-amd64)"
+
+mkdir -p "$OUT"
+make -s -C kernel-module >"$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; die "module build failed"; }
+make -s build/bt86 samples paging-samples >>"$OUT/build.log" 2>&1 ||
+	{ tail -n 30 "$OUT/build.log"; die "building bt86 or the samples failed"; }
+
+INITRD=$OUT/initramfs.cpio.gz
+R=$OUT/root
+rm -rf "$R"
+mkdir -p "$R"/{bin,dev,proc,sys,tmp,guests}
+cp "$BUSYBOX" "$R/bin/busybox"
+cp tests/kmod/btkmod-init.sh "$R/init"
+chmod +x "$R/init"
+cp kernel-module/bt86.ko build/bt86 "$R/"
+# bt86's shared libraries (Zydis, libc) and the dynamic loader, at their paths.
+for lib in $(ldd build/bt86 | grep -o '/[^ ]*'); do
+	mkdir -p "$R$(dirname "$lib")"
+	cp -L "$lib" "$R$lib"
+done
+cat samples/guests.cfg samples/paging/guests.cfg >"$R/guests/guests.cfg"
+for elf in samples/build/*.elf; do
+	cp "$elf" "$R/guests/"
+done
+(cd "$R" && find . | cpio -o -H newc --quiet | gzip -1 >"$INITRD") ||
+	die "packing the initramfs failed"
+
+for cpu in "${CPUS[@]}"; do
+	tag=${cpu//[^A-Za-z0-9]/-}
+	log=$OUT/boot-$tag.log
+	echo "== qemu -cpu $cpu"
+	start=$(date +%s)
+	timeout --kill-after=5 1200 qemu-system-x86_64 -accel tcg -cpu "$cpu" -smp 2 -m 1024 \
+		-kernel "$KERNEL" -initrd "$INITRD" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=3" \
+		-nographic -no-reboot -monitor none -serial stdio </dev/null >"$log" 2>&1
+	st=$?
+	tr -d '\r' <"$log" >"$log.txt"
+	grep -E '^(PASS|FAIL|INFO|  [|>s] )' "$log.txt" | sed 's/^/  /'
+	p=$(grep -c '^PASS ' "$log.txt")
+	f=$(grep -c '^FAIL ' "$log.txt")
+	if ! grep -q '^BT86-DONE' "$log.txt"; then
+		echo "FAIL $cpu: the VM did not finish (qemu status $st); last lines:"
+		tail -n 40 "$log.txt" | sed 's/^/  | /'
+		f=$((f + 1))
+	fi
+	echo "  -cpu $cpu: $p passed, $f failed in $(($(date +%s) - start)) s"
+	pass=$((pass + p))
+	fail=$((fail + f))
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
