@@ -87,7 +87,7 @@ int smmu_init(struct smmu *m, struct guest_ram *ram)
 		return -1;
 	m->nrmap = 1;	/* index 0 means "none" */
 	m->nptu = 1;
-	if (smmu_view_create(&m->flat, ram) < 0 || smmu_view_map_flat(&m->flat) < 0)
+	if (smmu_view_create(&m->flat, ram, NULL) < 0 || smmu_view_map_flat(&m->flat) < 0)
 		return -1;
 	return 0;
 }
@@ -112,6 +112,28 @@ static struct smmu_frame *frame_of(struct smmu *m, uint32_t phys)
 	uint32_t f = phys >> 12;
 
 	return f < m->nframes ? &m->frames[f] : NULL;
+}
+
+/* Publish a frame's traced state to a kernel that fills views. */
+static void ktraced_sync(struct smmu *m, uint32_t f)
+{
+	if (!m->ktraced || f >= m->nframes)
+		return;
+	if (m->frames[f].trace)
+		m->ktraced[f >> 3] |= (uint8_t)(1u << (f & 7));
+	else
+		m->ktraced[f >> 3] &= (uint8_t)~(1u << (f & 7));
+}
+
+/* Withdraw what space s published: the kernel stops filling it on its own. */
+static void kptu_clear(struct smmu *m, const struct smmu_space *s, int pde)
+{
+	if (!m->kptu)
+		return;
+	if (pde < 0)
+		memset(m->kptu[s - m->space], 0, sizeof(m->kptu[0]));
+	else
+		m->kptu[s - m->space][pde] = 0;
 }
 
 static bool test_mapped(const struct smmu_space *s, int view, uint32_t page)
@@ -147,6 +169,7 @@ static void unmap_page(struct smmu *m, struct smmu_space *s, int view, uint32_t 
 /* Forget every shadow entry of a space: two mmap calls, whatever it held. */
 static void space_clear(struct smmu *m, struct smmu_space *s)
 {
+	kptu_clear(m, s, -1);
 	for (int v = 0; v < 2; v++) {
 		if (s->view[v].base)
 			smmu_view_clear(&s->view[v], 0, 1ull << 32);
@@ -186,6 +209,7 @@ static void trace_add(struct smmu *m, uint32_t phys, uint8_t why)
 		smmu_view_protect(&m->flat, phys, true);
 	}
 	fr->trace |= why;
+	ktraced_sync(m, phys >> 12);
 }
 
 static void trace_remove(struct smmu *m, uint32_t phys, uint8_t why)
@@ -195,6 +219,7 @@ static void trace_remove(struct smmu *m, uint32_t phys, uint8_t why)
 	if (!fr || !(fr->trace & why))
 		return;
 	fr->trace &= (uint8_t)~why;
+	ktraced_sync(m, phys >> 12);
 	if (!fr->trace) {
 		/* Mapped read-only everywhere: let those mappings fault in afresh. */
 		m->st.traces_removed++;
@@ -232,12 +257,15 @@ void smmu_flush(struct smmu *m)
 		fr->ptusers = 0;
 		if (fr->trace & (SMMU_TRACE_PD | SMMU_TRACE_PT)) {
 			fr->trace &= SMMU_TRACE_CODE;
+			ktraced_sync(m, f);
 			if (!fr->trace)
 				smmu_view_protect(&m->flat, f << 12, false);
 		}
 	}
 	m->nrmap = 1;
 	m->nptu = 1;
+	if (m->kptu)
+		memset(m->kptu, 0, SMMU_MAX_SPACES * sizeof(m->kptu[0]));
 	/* The current address space's directory is traced again right away. */
 	for (int i = 0; i < SMMU_MAX_SPACES; i++)
 		if (m->space[i].used)
@@ -276,7 +304,7 @@ static struct smmu_space *space_get(struct smmu *m, uint32_t cr3)
 		trace_remove(m, victim->cr3, SMMU_TRACE_PD);
 	} else {
 		for (int v = 0; v < 2; v++) {
-			if (smmu_view_create(&victim->view[v], m->ram) < 0)
+			if (smmu_view_create(&victim->view[v], m->ram, m->kviews) < 0)
 				abort();
 			victim->mapped[v] = calloc(1, 1u << 17);
 			if (!victim->mapped[v])
@@ -286,6 +314,12 @@ static struct smmu_space *space_get(struct smmu *m, uint32_t cr3)
 	victim->used = true;
 	victim->gen++;
 	victim->cr3 = cr3;
+	kptu_clear(m, victim, -1);
+	for (int v = 0; v < 2; v++) {
+		victim->view[v].user = v == SMMU_USER;
+		victim->view[v].space = (uint8_t)(victim - m->space);
+		victim->view[v].cr3 = cr3;
+	}
 	victim->lru = ++m->tick;
 	trace_add(m, cr3, SMMU_TRACE_PD);
 	mmu_log(m, "new address space cr3=%08x", cr3);
@@ -334,6 +368,8 @@ static void ptuser_add(struct smmu *m, uint32_t pt, struct smmu_space *s, uint32
 	n->gen = s->gen;
 	fr->ptusers = m->nptu++;
 	trace_add(m, pt, SMMU_TRACE_PT);
+	if (m->kptu)
+		m->kptu[idx][pde] = pt & PTE_FRAME;
 }
 
 static void ensure_room(struct smmu *m)
@@ -506,6 +542,7 @@ static bool region_mapped(const struct smmu_space *s, int view, uint32_t pde)
 
 static void clear_region(struct smmu *m, struct smmu_space *s, uint32_t pde)
 {
+	kptu_clear(m, s, (int)pde);
 	for (int v = 0; v < 2; v++) {
 		if (!region_mapped(s, v, pde))
 			continue;
@@ -579,6 +616,40 @@ int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old)
 	return smmu_entries_written(m, phys, 0, 1024, old);
 }
 
+int smmu_use_kviews(struct smmu *m, const struct smmu_kviews *k, uint8_t *traced,
+		    uint32_t (*ptu)[1024])
+{
+	smmu_view_destroy(&m->flat);
+	m->kviews = k;
+	m->ktraced = traced;
+	m->kptu = ptu;
+	memset(ptu, 0, SMMU_MAX_SPACES * sizeof(ptu[0]));
+	for (uint32_t f = 0; f < m->nframes; f++)
+		ktraced_sync(m, f);
+	/* No host mappings per page: only the kernel's page-table memory limits them. */
+	if (!getenv("BT86_SHADOW_PAGES"))
+		m->map_budget = 1u << 20;
+	if (smmu_view_create(&m->flat, m->ram, k) < 0 || smmu_view_map_flat(&m->flat) < 0)
+		return -1;
+	return 0;
+}
+
+void smmu_kfill_note(struct smmu *m, const struct smmu_view *v, uint32_t lin, uint32_t phys)
+{
+	for (int i = 0; i < SMMU_MAX_SPACES; i++) {
+		struct smmu_space *s = &m->space[i];
+		int view = v == &s->view[SMMU_USER] ? SMMU_USER : SMMU_KERNEL;
+
+		if (!s->used || (v != &s->view[SMMU_USER] && v != &s->view[SMMU_KERNEL]))
+			continue;
+		m->kfills++;
+		m->st.hidden_faults++;
+		set_mapped(m, s, view, lin >> 12, true);
+		rmap_add(m, phys, s, view, lin >> 12);
+		return;
+	}
+}
+
 void smmu_invlpg(struct smmu *m, uint32_t lin)
 {
 	m->st.invlpg++;
@@ -626,6 +697,8 @@ void smmu_print_stats(const struct smmu *m, FILE *o)
 	fprintf(o, "  hidden faults         %10llu (%llu entries prefetched, %llu dirty-bit)\n",
 		(unsigned long long)s->hidden_faults, (unsigned long long)s->prefetched,
 		(unsigned long long)s->dirty_faults);
+	if (m->kviews)
+		fprintf(o, "  ... filled by bt86.ko %10llu\n", (unsigned long long)m->kfills);
 	fprintf(o, "  true faults (#PF)     %10llu\n", (unsigned long long)tf);
 	for (int i = 0; i < 8; i++)
 		if (s->true_faults[i])

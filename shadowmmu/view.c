@@ -19,7 +19,8 @@
 
 #define TWO_G	(2ull << 30)
 
-int smmu_view_create(struct smmu_view *v, const struct guest_ram *ram)
+int smmu_view_create(struct smmu_view *v, const struct guest_ram *ram,
+		     const struct smmu_kviews *k)
 {
 	uint64_t len = VIEW_BELOW + VIEW_ABOVE + VIEW_ALIGN;
 	uint8_t *r;
@@ -34,11 +35,19 @@ int smmu_view_create(struct smmu_view *v, const struct guest_ram *ram)
 	v->base = (uint8_t *)(((uintptr_t)r + VIEW_BELOW + VIEW_ALIGN - 1) &
 			      ~(uintptr_t)(VIEW_ALIGN - 1));
 	v->ram = ram;
+	v->k = k;
+	if (k && k->attach(k->opaque, v) < 0) {
+		munmap(r, len);
+		memset(v, 0, sizeof(*v));
+		return -1;
+	}
 	return 0;
 }
 
 void smmu_view_destroy(struct smmu_view *v)
 {
+	if (v->k && v->reserve)
+		v->k->detach(v->k->opaque, v);
 	if (v->reserve)
 		munmap(v->reserve, v->reserve_len);
 	memset(v, 0, sizeof(*v));
@@ -71,8 +80,13 @@ void smmu_view_clear(struct smmu_view *v, uint32_t lin, uint64_t len)
 {
 	uint8_t *at[3];
 	uint64_t lens[3];
-	int n = aliases(v, lin, len, at, lens);
+	int n;
 
+	if (v->k) {
+		v->k->op(v->k->opaque, v, SMMU_KOP_CLEAR, lin, (uint32_t)((len + 4095) >> 12));
+		return;
+	}
+	n = aliases(v, lin, len, at, lens);
 	for (int i = 0; i < n; i++)
 		mmap(at[i], lens[i], PROT_NONE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_NORESERVE, -1, 0);
@@ -98,11 +112,22 @@ int smmu_view_map(struct smmu_view *v, uint32_t lin, uint32_t phys, int prot)
 {
 	if ((uint64_t)phys + 4096 > v->ram->size)
 		return -1;
+	if (v->k) {
+		v->k->op(v->k->opaque, v, SMMU_KOP_MAP, lin & ~0xfffu,
+			 (phys & ~0xfffu) | ((prot & PROT_WRITE) ? 1 : 0));
+		return 0;
+	}
 	return map_range(v, lin & ~0xfffu, 4096, phys & ~0xfffu, prot);
 }
 
 int smmu_view_map_flat(struct smmu_view *v)
 {
+	v->flat = true;
+	if (v->k) {
+		/* The kernel maps a flat view's pages on first touch. */
+		v->k->op(v->k->opaque, v, SMMU_KOP_RESET, 0, 0);
+		return 0;
+	}
 	return map_range(v, 0, v->ram->size, 0, PROT_READ | PROT_WRITE);
 }
 
@@ -110,8 +135,13 @@ int smmu_view_protect(struct smmu_view *v, uint32_t addr, bool read_only)
 {
 	uint8_t *at[3];
 	uint64_t lens[3];
-	int n = aliases(v, addr & ~0xfffu, 4096, at, lens), r = 0;
+	int n, r = 0;
 
+	if (v->k) {
+		v->k->op(v->k->opaque, v, SMMU_KOP_PROTECT, addr & ~0xfffu, read_only);
+		return 0;
+	}
+	n = aliases(v, addr & ~0xfffu, 4096, at, lens);
 	for (int i = 0; i < n; i++)
 		r |= mprotect(at[i], lens[i], read_only ? PROT_READ : PROT_READ | PROT_WRITE);
 	return r;
@@ -121,8 +151,13 @@ int smmu_view_sink(struct smmu_view *v, uint32_t addr)
 {
 	uint8_t *at[3];
 	uint64_t lens[3];
-	int n = aliases(v, addr & ~0xfffu, 4096, at, lens);
+	int n;
 
+	if (v->k) {
+		v->k->op(v->k->opaque, v, SMMU_KOP_SINK, addr & ~0xfffu, 0);
+		return 0;
+	}
+	n = aliases(v, addr & ~0xfffu, 4096, at, lens);
 	/* One scratch page, shared by the aliases so a wrapped access sees it too. */
 	for (int i = 0; i < n; i++) {
 		if (mmap(at[i], lens[i], PROT_READ | PROT_WRITE,

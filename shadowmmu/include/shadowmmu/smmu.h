@@ -82,6 +82,17 @@ struct smmu {
 	uint64_t mapped_total;
 	bool trace_log;		/* --trace-mmu */
 	struct smmu_stats st;
+	/*
+	 * Kernel-owned views (bt-kmod, smmu_use_kviews): the kernel fills
+	 * entries itself where it can prove it may, from what is published
+	 * here: which frames are traced, and for each space and PDE the page
+	 * table that space's entries in that 4 MiB region may come from (one
+	 * this shadow has a ptuser record for, so its writes are traced).
+	 */
+	const struct smmu_kviews *kviews;
+	uint8_t *ktraced;		/* bit per guest frame */
+	uint32_t (*kptu)[1024];		/* [space][pde] = page-table frame, 0 = none */
+	uint64_t kfills;		/* entries the kernel filled (replayed) */
 };
 
 int smmu_init(struct smmu *m, struct guest_ram *ram);
@@ -115,6 +126,16 @@ int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old);
 /* The same for entries [first, first+count) only; old[] holds just those. */
 int smmu_entries_written(struct smmu *m, uint32_t phys, uint32_t first, uint32_t count,
 			 const uint32_t *old);
+
+/*
+ * Switch to kernel-owned views (before the guest runs): the flat view is
+ * rebuilt through k, spaces made from now on use k, and the traced bitmap
+ * and published page tables are kept in traced[] and ptu[].
+ */
+int smmu_use_kviews(struct smmu *m, const struct smmu_kviews *k, uint8_t *traced,
+		    uint32_t (*ptu)[1024]);
+/* The kernel filled view v's entry for lin from guest frame phys: book it. */
+void smmu_kfill_note(struct smmu *m, const struct smmu_view *v, uint32_t lin, uint32_t phys);
 
 void smmu_invlpg(struct smmu *m, uint32_t lin);
 void smmu_flush(struct smmu *m);

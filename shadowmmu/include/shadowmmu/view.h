@@ -20,15 +20,47 @@
 
 enum smmu_where { SMMU_OUTSIDE, SMMU_IN_WINDOW, SMMU_IN_GUARD };
 
+struct smmu_view;
+
+/*
+ * Kernel-owned views (the bt-kmod engine): the host reservation stays, so
+ * nothing else lands there, but the window's pages are entries of bt86.ko's
+ * monitor page tables, changed through these operations instead of mmap.
+ * The kernel also fills entries itself on hidden faults (kworld.c replays
+ * them into the book-keeping with smmu_kfill_note()).
+ */
+enum smmu_kop {
+	SMMU_KOP_MAP = 1,	/* arg: guest-physical page | 1 if writable */
+	SMMU_KOP_CLEAR,		/* arg: number of pages */
+	SMMU_KOP_PROTECT,	/* arg: 1 read-only, 0 writable (refilled on demand) */
+	SMMU_KOP_SINK,		/* a scratch page of 0xFF bytes */
+	SMMU_KOP_RESET,		/* everything of the view goes */
+};
+
+struct smmu_kviews {
+	void *opaque;
+	int (*attach)(void *opaque, struct smmu_view *v);
+	void (*detach)(void *opaque, struct smmu_view *v);
+	void (*op)(void *opaque, const struct smmu_view *v, enum smmu_kop op, uint32_t lin,
+		   uint32_t arg);
+};
+
 struct smmu_view {
 	uint8_t *base;
 	uint8_t *reserve;	/* start of the host reservation */
 	uint64_t reserve_len;
 	const struct guest_ram *ram;
+	const struct smmu_kviews *k;	/* NULL: pages are mmap()ed from the RAM memfd */
+	int kidx;			/* the kernel's index for it */
+	/* What it shows, for a kernel that fills it: set by shadow.c. */
+	bool user, flat;
+	uint8_t space;
+	uint32_t cr3;
 };
 
-/* Reserve an empty view: every address inaccessible until mapped. */
-int smmu_view_create(struct smmu_view *v, const struct guest_ram *ram);
+/* Reserve an empty view: every address inaccessible until mapped.  k: see above. */
+int smmu_view_create(struct smmu_view *v, const struct guest_ram *ram,
+		     const struct smmu_kviews *k);
 void smmu_view_destroy(struct smmu_view *v);
 
 /* Drop every mapping of [lin, lin+len) (page aligned): they fault again. */
