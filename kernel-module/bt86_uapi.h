@@ -35,6 +35,7 @@
 #define BT86_CAP_LA57		(1u << 2)	/* host uses 5-level paging, so does the monitor */
 #define BT86_CAP_STATS		(1u << 3)	/* BT86_GET_STATS */
 #define BT86_CAP_HOSTMAP	(1u << 4)	/* BT86_ENABLE_HOSTMAP, BT86_SET_EXEC */
+#define BT86_CAP_KVIEWS		(1u << 5)	/* BT86_SET_KVIEWS, BT86_KVIEWS_SYNC */
 
 struct bt86_version {
 	__u32 api_version;	/* BT86_API_VERSION */
@@ -94,6 +95,98 @@ struct bt86_exec_region {
 	__u32 flags;		/* must be 0 */
 	__u64 uaddr;
 	__u64 size;
+};
+
+/*
+ * Kernel-owned shadow views ("kviews", kernel-module/kview.c).  The vcpu's
+ * shadow views of guest address spaces live in the monitor's page tables
+ * only; the kernel fills the common hidden fault itself by walking the
+ * guest's page tables, and user space replays the fill log.  The whole
+ * struct bt86_kfill is shared (pinned user memory registered with
+ * BT86_SET_KVIEWS); the kernel treats every field as untrusted.
+ */
+#define BT86_KV_MAX_VIEWS	32
+#define BT86_KV_SPACES		8
+#define BT86_KV_LOG		512
+#define BT86_KV_OPS		1024
+#define BT86_KV_MAX_FRAMES	(1u << 18)	/* 1 GiB of guest RAM */
+
+/* bt86_kview.flags */
+#define BT86_KV_USER		(1u << 0)	/* user view: U pages only; writes need RW at both levels */
+#define BT86_KV_FLAT		(1u << 1)	/* guest paging off: lin == gpa */
+
+/*
+ * One view.  base is the host address of guest linear 0, 4 GiB aligned;
+ * 0 = unused.  The view occupies [base - 2 GiB, base + 36 GiB): the window
+ * [base, base + 4G), its mirror [base + 4G, base + 8G), the low mirror
+ * [base - 2G, base) of [base + 2G, base + 4G), and a guard that is never
+ * mapped.
+ */
+struct bt86_kview {
+	__u64 base;
+	__u32 flags;		/* BT86_KV_* */
+	__u32 space;		/* index into bt86_kfill.ptu[] (ignored for FLAT) */
+	__u32 cr3;		/* guest page directory gpa (low 12 bits ignored) */
+	__u32 pad;
+};
+
+/* bt86_kvop.op */
+#define BT86_KVOP_MAP		1	/* arg: gpa | 1 if writable */
+#define BT86_KVOP_CLEAR		2	/* arg: number of pages, 1 .. 1 << 20 */
+#define BT86_KVOP_PROTECT	3	/* arg: 1 read-only, 0 writable (zap: refills) */
+#define BT86_KVOP_SINK		4	/* arg 0: the vcpu's 0xff scratch page, RW */
+#define BT86_KVOP_RESET		5	/* arg 0: zap the whole view */
+
+/* A view change requested by user space, applied at the next BT86_RUN/BT86_KVIEWS_SYNC. */
+struct bt86_kvop {
+	__u32 op;		/* BT86_KVOP_* */
+	__u32 view;		/* index into bt86_kfill.views[] */
+	__u32 lin;		/* guest linear page address (low 12 bits ignored) */
+	__u32 arg;
+};
+
+/* A shadow entry the kernel filled. */
+#define BT86_KVLOG_WRITABLE	1
+struct bt86_kvlog {
+	__u32 view;
+	__u32 lin;
+	__u32 gpa;
+	__u32 flags;		/* BT86_KVLOG_WRITABLE: mapped writable */
+};
+
+/* bt86_kfill.flags: the guest's paging mode */
+#define BT86_KF_PAGING		1	/* CR0.PG */
+#define BT86_KF_WP		2	/* CR0.WP */
+#define BT86_KF_PSE		4	/* CR4.PSE */
+
+struct bt86_kfill {
+	__u32 version;		/* user writes 1 */
+	__u32 flags;		/* BT86_KF_* */
+	__u32 ram_frames;	/* guest RAM frames (<= BT86_KV_MAX_FRAMES and slot 0's size) */
+	__u32 nops;		/* ops[0 .. nops) pending; the kernel applies them and sets 0 */
+	__u32 log_head;		/* kernel: next entry is log[log_head % BT86_KV_LOG], then ++ */
+	__u32 log_tail;		/* user: consumed up to here */
+	__u64 kfills;		/* shadow entries installed by kernel walks */
+	__u64 kfill_exits;	/* view faults handed to user space */
+	__u64 reserved[4];
+	struct bt86_kview views[BT86_KV_MAX_VIEWS];
+	struct bt86_kvop ops[BT86_KV_OPS];
+	struct bt86_kvlog log[BT86_KV_LOG];
+	/* ptu[s][pde]: gpa of the page table user space traces for (space s, PDE pde); 0 = none */
+	__u32 ptu[BT86_KV_SPACES][1024];
+	/* bit f: guest frame f is traced (write-protected in every view) */
+	__u8 traced[BT86_KV_MAX_FRAMES / 8];
+};
+
+/*
+ * BT86_SET_KVIEWS: uaddr page aligned, >= 4 GiB; size == sizeof(struct
+ * bt86_kfill) rounded up to pages; flags and pad 0; hostmap enabled.
+ */
+struct bt86_kviews_reg {
+	__u64 uaddr;
+	__u64 size;
+	__u32 flags;
+	__u32 pad;
 };
 
 /* Exit reasons (bt86_run.exit_reason). */
@@ -174,5 +267,7 @@ struct bt86_stats {
 #define BT86_RUN		_IO(BT86_IO, 0x22)	/* arg 0 */
 #define BT86_ENABLE_HOSTMAP	_IO(BT86_IO, 0x23)	/* arg 0 */
 #define BT86_SET_EXEC		_IOW(BT86_IO, 0x24, struct bt86_exec_region)
+#define BT86_SET_KVIEWS		_IOW(BT86_IO, 0x25, struct bt86_kviews_reg)
+#define BT86_KVIEWS_SYNC	_IO(BT86_IO, 0x26)	/* arg 0: apply pending ops now */
 
 #endif /* BT86_UAPI_H */
