@@ -26,6 +26,7 @@
 #define BT86_PTE_US		(1ULL << 2)	/* user (ring 3) may access */
 #define BT86_PTE_A		(1ULL << 5)	/* accessed, preset: no CPU writes */
 #define BT86_PTE_D		(1ULL << 6)	/* dirty, preset likewise */
+#define BT86_PTE_VIEW		(1ULL << 9)	/* AVL bit 9, ignored by the CPU: a kview leaf */
 #define BT86_PTE_NX		(1ULL << 63)	/* no execute (needs EFER.NXE) */
 #define BT86_PTE_ADDR		0x000ffffffffff000ULL	/* bits 51:12 */
 
@@ -104,6 +105,15 @@ struct bt86_vm {
 	unsigned long vcpu_ids;
 };
 
+/* Kernel-owned shadow views of a vcpu (kview.c). */
+struct bt86_kv {
+	struct bt86_kfill *kf;		/* vmap of the pinned, user-writable area */
+	struct page **pages;		/* its pinned pages */
+	unsigned long npages;
+	struct page *scratch;		/* SINK target */
+	u64 kbase[BT86_KV_MAX_VIEWS];	/* base view i's leaves are at (0: none) */
+};
+
 struct bt86_vcpu {
 	struct bt86_vm *vm;
 	struct mutex lock;		/* everything below */
@@ -129,6 +139,7 @@ struct bt86_vcpu {
 	struct mmu_notifier mn;
 	struct bt86_exec_region exec[BT86_MAX_EXEC];
 	u8 *fx;				/* 512-byte kernel copy of run->fx */
+	struct bt86_kv *kv;		/* NULL: no kernel-owned views */
 };
 
 struct bt86_stats_kernel {
@@ -163,6 +174,7 @@ extern int bt86_levels;
 extern u64 bt86_nx;
 u64 *bt86_pt_alloc(void);
 void bt86_fill_regs(struct bt86_vcpu *vcpu);
+int bt86_vcpu_tables(struct bt86_vcpu *vcpu);
 
 /* hostmap.c */
 int bt86_hostmap_init(void);
@@ -171,8 +183,21 @@ long bt86_set_exec(struct bt86_vcpu *vcpu, void __user *argp);
 bool bt86_hostmap_fault_ours(struct bt86_vcpu *vcpu);
 bool bt86_hostmap_fill(struct bt86_vcpu *vcpu);
 void bt86_hostmap_zap_all(struct bt86_vcpu *vcpu, u64 *root);
+void bt86_hostmap_drop_leaf(u64 *ptep);
+u64 *bt86_leaf_table(struct bt86_vcpu *vcpu, unsigned long va);
 void bt86_hostmap_release(struct bt86_vcpu *vcpu);
 void bt86_fpu_enter(struct bt86_vcpu *vcpu);
 void bt86_fpu_exit(struct bt86_vcpu *vcpu);
+
+/* kview.c */
+#define BT86_KV_NONE		0	/* bt86_kview_fault: not a view address */
+#define BT86_KV_FILLED		1	/* filled: re-enter the guest */
+#define BT86_KV_EXIT		2	/* hand the #PF to user space */
+long bt86_set_kviews(struct bt86_vcpu *vcpu, void __user *argp);
+long bt86_kviews_sync(struct bt86_vcpu *vcpu, unsigned long arg);
+int bt86_kview_run_ops(struct bt86_vcpu *vcpu);
+int bt86_kview_fault(struct bt86_vcpu *vcpu);
+void bt86_kview_tables_reset(struct bt86_vcpu *vcpu);
+void bt86_kview_release(struct bt86_vcpu *vcpu);
 
 #endif /* BT86_H */

@@ -102,8 +102,11 @@ int bt86_hostmap_init(void)
 
 /* ---- zapping ------------------------------------------------------------- */
 
-/* Clear one mirrored leaf and drop its page reference; pt_lock held. */
-static void bt86_zap_leaf(u64 *ptep)
+/*
+ * Clear one mirrored leaf and drop its page reference; pt_lock held.  The
+ * caller has checked it is not a kview leaf (those hold no reference).
+ */
+void bt86_hostmap_drop_leaf(u64 *ptep)
 {
 	u64 pte = *ptep;
 	struct page *page;
@@ -116,6 +119,18 @@ static void bt86_zap_leaf(u64 *ptep)
 		SetPageDirty(page);
 	put_page(page);
 	atomic64_dec(&bt86_stats.hostmap_pages);
+}
+
+/*
+ * Clear one mirrored leaf; pt_lock held.  kview leaves (BT86_PTE_VIEW) are
+ * left alone: they belong to kview.c, hold no page reference, and a view's
+ * PROT_NONE reservation in the process says nothing about them.
+ */
+static void bt86_zap_leaf(u64 *ptep)
+{
+	if (READ_ONCE(*ptep) & BT86_PTE_VIEW)
+		return;
+	bt86_hostmap_drop_leaf(ptep);
 }
 
 /* Zap the mirrored leaves of [start, end) below the table pt of the given level. */
@@ -292,7 +307,7 @@ static bool bt86_in_exec(struct bt86_vcpu *vcpu, unsigned long va)
  * The leaf table for va, allocating missing levels (outside pt_lock: see
  * "Tables" above).  NULL on allocation failure.
  */
-static u64 *bt86_leaf_table(struct bt86_vcpu *vcpu, unsigned long va)
+u64 *bt86_leaf_table(struct bt86_vcpu *vcpu, unsigned long va)
 {
 	u64 *pt = vcpu->root;
 	int level;
@@ -364,7 +379,8 @@ bool bt86_hostmap_fill(struct bt86_vcpu *vcpu)
 		put_page(page);
 		return true;
 	}
-	bt86_zap_leaf(ptep);	/* e.g. a read-only leaf a write now upgrades */
+	/* e.g. a read-only leaf a write now upgrades; a kview leaf is just replaced */
+	bt86_zap_leaf(ptep);
 	WRITE_ONCE(*ptep, pte);
 	atomic64_inc(&bt86_stats.hostmap_pages);
 	spin_unlock(&vcpu->pt_lock);

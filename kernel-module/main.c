@@ -197,6 +197,18 @@ static long bt86_vcpu_ioctl(struct file *file, unsigned int cmd,
 		r = bt86_set_exec(vcpu, argp);
 		mutex_unlock(&vcpu->lock);
 		return r;
+	case BT86_SET_KVIEWS:
+		if (mutex_lock_killable(&vcpu->lock))
+			return -EINTR;
+		r = bt86_set_kviews(vcpu, argp);
+		mutex_unlock(&vcpu->lock);
+		return r;
+	case BT86_KVIEWS_SYNC:
+		if (mutex_lock_killable(&vcpu->lock))
+			return -EINTR;
+		r = bt86_kviews_sync(vcpu, arg);
+		mutex_unlock(&vcpu->lock);
+		return r;
 	default:
 		return -ENOTTY;
 	}
@@ -338,7 +350,7 @@ static long bt86_dev_ioctl(struct file *file, unsigned int cmd,
 		struct bt86_version v = {
 			.api_version = BT86_API_VERSION,
 			.caps = BT86_CAP_COMPAT32 | BT86_CAP_LONG64 |
-				BT86_CAP_STATS | BT86_CAP_HOSTMAP |
+				BT86_CAP_STATS | BT86_CAP_HOSTMAP | BT86_CAP_KVIEWS |
 				(bt86_host_la57() ? BT86_CAP_LA57 : 0),
 			.max_mem = BT86_MAX_MEM,
 			.max_gpa = BT86_MAX_GPA,

@@ -170,7 +170,8 @@ static int bt86_build_tables(struct bt86_vcpu *vcpu)
 			goto fail;
 	}
 
-	for (i = 0; i < BT86_MAX_SLOTS; i++) {
+	/* With kviews, translated code never uses guest-physical addresses. */
+	for (i = 0; i < BT86_MAX_SLOTS && !vcpu->kv; i++) {
 		struct bt86_slot *s = &vm->slots[i];
 
 		if (!s->size)
@@ -185,9 +186,10 @@ static int bt86_build_tables(struct bt86_vcpu *vcpu)
 	}
 
 	/*
-	 * The old tables go, and with them the host mirror: its leaves hold
-	 * page references, dropped here.  The swap is under pt_lock, which the
-	 * notifier's zaps take to find vcpu->root.
+	 * The old tables go, and with them the host mirror (its leaves hold
+	 * page references, dropped here) and every kview leaf (they hold
+	 * none).  The swap is under pt_lock, which the notifier's zaps take
+	 * to find vcpu->root.
 	 */
 	old = vcpu->root;
 	spin_lock(&vcpu->pt_lock);
@@ -195,6 +197,7 @@ static int bt86_build_tables(struct bt86_vcpu *vcpu)
 		bt86_hostmap_zap_all(vcpu, old);
 	vcpu->root = root;
 	vcpu->w->mon_cr3 = __sme_set(__pa(root));
+	bt86_kview_tables_reset(vcpu);
 	spin_unlock(&vcpu->pt_lock);
 	if (old)
 		bt86_pt_free(old, bt86_levels);
@@ -204,6 +207,15 @@ static int bt86_build_tables(struct bt86_vcpu *vcpu)
 fail:
 	bt86_pt_free(root, bt86_levels);
 	return r;
+}
+
+/* The tables, rebuilt if a slot changed (or kviews dropped the slots); mem_lock held. */
+int bt86_vcpu_tables(struct bt86_vcpu *vcpu)
+{
+	lockdep_assert_held(&vcpu->vm->mem_lock);
+	if (vcpu->tables_valid && vcpu->mapped_gen == vcpu->vm->mem_gen)
+		return 0;
+	return bt86_build_tables(vcpu);
 }
 
 /* ---- descriptor tables ---------------------------------------------------- */
@@ -324,7 +336,8 @@ int bt86_vcpu_world_alloc(struct bt86_vcpu *vcpu)
 
 void bt86_vcpu_world_free(struct bt86_vcpu *vcpu)
 {
-	/* The mirror's page references and the notifier go first. */
+	/* The views' pinned area, then the mirror's page references and the notifier. */
+	bt86_kview_release(vcpu);
 	bt86_hostmap_release(vcpu);
 	if (vcpu->root)
 		bt86_pt_free(vcpu->root, bt86_levels);
@@ -567,15 +580,25 @@ static long bt86_run_loop(struct bt86_vcpu *vcpu)
 		cond_resched();
 
 		down_read(&vm->mem_lock);
-		if (!vcpu->tables_valid || vcpu->mapped_gen != vm->mem_gen) {
-			r = bt86_build_tables(vcpu);
-			if (r) {
-				up_read(&vm->mem_lock);
-				return r;
-			}
+		r = bt86_vcpu_tables(vcpu);
+		if (r) {
+			up_read(&vm->mem_lock);
+			return r;
 		}
 		bt86_switch(vcpu);
 		r = bt86_handle_exit(vcpu);
+		/* A view fault is filled here, with the slots held still. */
+		if (r == BT86_EXIT_HOSTMAP && vcpu->kv) {
+			switch (bt86_kview_fault(vcpu)) {
+			case BT86_KV_FILLED:
+				r = 0;
+				break;
+			case BT86_KV_EXIT:
+				bt86_exit_exception(vcpu);
+				r = 1;
+				break;
+			}
+		}
 		up_read(&vm->mem_lock);
 		/* Filled (or raced with a zap: the fault repeats) -> re-enter. */
 		if (r == BT86_EXIT_HOSTMAP && !bt86_hostmap_fill(vcpu)) {
@@ -604,6 +627,12 @@ long bt86_vcpu_run(struct bt86_vcpu *vcpu)
 		if (r)
 			return r;
 		WRITE_ONCE(run->regs_dirty, 0);
+	}
+	if (vcpu->kv) {
+		/* The view changes user space queued, before anything runs. */
+		r = bt86_kview_run_ops(vcpu);
+		if (r)
+			return r;
 	}
 	if (vcpu->hm_mm)
 		memcpy(vcpu->fx, run->fx, sizeof(run->fx));
