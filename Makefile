@@ -74,6 +74,7 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/bench.sh
 	@bash tests/bench-paging.sh
+	@bash tests/suite-btkmod.sh --bench
 
 clean:
 	rm -rf $(BUILD) samples/build

@@ -54,6 +54,15 @@ struct kworld {
 	uint8_t *stack;
 	struct bt86_regs want;		/* registers kw_enter() asked for, until bt86.ko takes them */
 	uint64_t runs, eintr, tc_exits, faults, resumed, switches_at_open;
+	/* Kernel-owned views (kviews); kf NULL: views are mirrored mappings of this process. */
+	struct bt86_kfill *kf;
+	size_t kf_len;
+	struct vcpu *v;
+	struct smmu_view *views[BT86_KV_MAX_VIEWS];
+	struct smmu_kviews kops;
+	const char *kviews_off;		/* why kviews are not used, for --stats */
+	uint32_t caps;			/* BT86_CAP_* of the loaded module */
+	uint64_t syncs;
 };
 
 static int kw_ioctl(int fd, unsigned long req, unsigned long arg, const char *what)
@@ -80,6 +89,14 @@ void kw_close(struct kworld *kw)
 {
 	if (!kw)
 		return;
+	if (kw->kf) {
+		/* The views outlive us in the shadow MMU, which is destroyed next. */
+		kw->v->mmu.kviews = NULL;
+		for (int i = 0; i < BT86_KV_MAX_VIEWS; i++)
+			if (kw->views[i])
+				kw->views[i]->k = NULL;
+		munmap(kw->kf, kw->kf_len);
+	}
 	if (kw->run)
 		munmap(kw->run, BT86_RUN_SIZE);
 	if (kw->stack)
@@ -114,6 +131,131 @@ static int open_dev(struct kworld *kw)
 		bt86_error("bt-kmod: the loaded bt86.ko speaks API v%u (caps %#x); the bt-kmod "
 			   "engine needs v2 with host mirroring: rebuild and reload the module",
 			   ver.api_version, ver.caps);
+		return -1;
+	}
+	kw->caps = ver.caps;
+	return 0;
+}
+
+/* ---- kernel-owned views ---- */
+
+static int kv_sync(struct kworld *kw)
+{
+	kw->syncs++;
+	return kw_ioctl(kw->vcpu, BT86_KVIEWS_SYNC, 0, "BT86_KVIEWS_SYNC");
+}
+
+static void kv_op(void *opaque, const struct smmu_view *v, enum smmu_kop op, uint32_t lin,
+		  uint32_t arg)
+{
+	struct kworld *kw = opaque;
+	struct bt86_kfill *kf = kw->kf;
+
+	_Static_assert(BT86_KVOP_MAP == SMMU_KOP_MAP && BT86_KVOP_CLEAR == SMMU_KOP_CLEAR &&
+		       BT86_KVOP_PROTECT == SMMU_KOP_PROTECT && BT86_KVOP_SINK == SMMU_KOP_SINK &&
+		       BT86_KVOP_RESET == SMMU_KOP_RESET, "view operations as bt86.ko numbers them");
+	if (kf->nops >= BT86_KV_OPS && kv_sync(kw) < 0)
+		abort();	/* our own operations refused: a bug on one side or the other */
+	kf->ops[kf->nops] = (struct bt86_kvop){ .op = op, .view = (uint32_t)v->kidx, .lin = lin,
+						 .arg = arg };
+	kf->nops++;
+}
+
+static int kv_attach(void *opaque, struct smmu_view *v)
+{
+	struct kworld *kw = opaque;
+
+	for (int i = 0; i < BT86_KV_MAX_VIEWS; i++) {
+		if (kw->views[i])
+			continue;
+		kw->views[i] = v;
+		v->kidx = i;
+		memset(&kw->kf->views[i], 0, sizeof(kw->kf->views[i]));
+		kw->kf->views[i].base = (uint64_t)(uintptr_t)v->base;
+		kv_op(kw, v, SMMU_KOP_RESET, 0, 0);
+		return 0;
+	}
+	bt86_error("bt-kmod: more than %d shadow views", BT86_KV_MAX_VIEWS);
+	return -1;
+}
+
+static void kv_detach(void *opaque, struct smmu_view *v)
+{
+	struct kworld *kw = opaque;
+
+	kv_op(kw, v, SMMU_KOP_RESET, 0, 0);
+	kv_sync(kw);
+	kw->views[v->kidx] = NULL;
+	memset(&kw->kf->views[v->kidx], 0, sizeof(kw->kf->views[0]));
+}
+
+/* Before each entry: what each view shows and how the guest pages now. */
+static void kv_prepare(struct kworld *kw)
+{
+	struct bt86_kfill *kf = kw->kf;
+	const struct smmu *m = &kw->v->mmu;
+
+	for (int i = 0; i < BT86_KV_MAX_VIEWS; i++) {
+		const struct smmu_view *v = kw->views[i];
+
+		if (!v)
+			continue;
+		kf->views[i].flags = (v->user ? BT86_KV_USER : 0) | (v->flat ? BT86_KV_FLAT : 0);
+		kf->views[i].space = v->space;
+		kf->views[i].cr3 = v->cr3;
+	}
+	kf->flags = (m->paging ? BT86_KF_PAGING : 0) | (m->pg.wp ? BT86_KF_WP : 0) |
+		    (m->pg.pse ? BT86_KF_PSE : 0);
+}
+
+/* After each return: book the entries the kernel filled. */
+static void kv_replay(struct kworld *kw)
+{
+	struct bt86_kfill *kf = kw->kf;
+	uint32_t head = kf->log_head;
+
+	if (head - kf->log_tail > BT86_KV_LOG)
+		kf->log_tail = head - BT86_KV_LOG;	/* cannot happen; stay bounded */
+	for (; kf->log_tail != head; kf->log_tail++) {
+		const struct bt86_kvlog *e = &kf->log[kf->log_tail % BT86_KV_LOG];
+
+		if (e->view < BT86_KV_MAX_VIEWS && kw->views[e->view])
+			smmu_kfill_note(&kw->v->mmu, kw->views[e->view], e->lin, e->gpa);
+	}
+}
+
+/* Guest RAM as slot 0, the shared area, and the shadow MMU switched over. */
+static int kv_setup(struct kworld *kw, struct vcpu *v)
+{
+	struct guest_ram *ram = v->mmu.ram;
+	struct bt86_memory_region mr = { .slot = 0, .gpa = 0, .size = ram->size,
+					 .uaddr = (uint64_t)(uintptr_t)ram->host };
+	struct bt86_kviews_reg reg;
+	void *p;
+
+	if (ram->size > (uint64_t)BT86_KV_MAX_FRAMES << 12) {
+		kw->kviews_off = "guest RAM above what bt86.ko fills views for";
+		return 0;
+	}
+	if (kw_ioctl(kw->vm, BT86_SET_MEMORY, (unsigned long)&mr, "BT86_SET_MEMORY") < 0)
+		return -1;
+	kw->kf_len = (sizeof(struct bt86_kfill) + 4095) & ~(size_t)4095;
+	p = mmap(NULL, kw->kf_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		bt86_error("bt-kmod: out of memory");
+		return -1;
+	}
+	kw->kf = p;
+	kw->kf->version = 1;
+	kw->kf->ram_frames = (uint32_t)(ram->size >> 12);
+	reg = (struct bt86_kviews_reg){ .uaddr = (uint64_t)(uintptr_t)p, .size = kw->kf_len };
+	if (kw_ioctl(kw->vcpu, BT86_SET_KVIEWS, (unsigned long)&reg, "BT86_SET_KVIEWS") < 0)
+		return -1;
+	kw->v = v;
+	kw->kops = (struct smmu_kviews){ .opaque = kw, .attach = kv_attach, .detach = kv_detach,
+					 .op = kv_op };
+	if (smmu_use_kviews(&v->mmu, &kw->kops, kw->kf->traced, kw->kf->ptu) < 0) {
+		bt86_error("bt-kmod: cannot set up kernel-owned views");
 		return -1;
 	}
 	return 0;
@@ -164,6 +306,13 @@ struct kworld *kw_open(struct vcpu *v)
 	v->bt.fpu_load = (uint64_t)(uintptr_t)kw_fpu_load;
 	memcpy(kw->run->fx, v->bt.fx_guest, sizeof(kw->run->fx));
 	kw->switches_at_open = kw->run->world_switches;
+	/* BT86_KVIEWS=0 keeps the views as mirrored mappings (to compare the two). */
+	if (!(kw->caps & BT86_CAP_KVIEWS))
+		kw->kviews_off = "the loaded bt86.ko cannot fill views";
+	else if (getenv("BT86_KVIEWS") && !strcmp(getenv("BT86_KVIEWS"), "0"))
+		kw->kviews_off = "BT86_KVIEWS=0";
+	else if (kv_setup(kw, v) < 0)
+		goto fail;
 	return kw;
 fail:
 	kw_close(kw);
@@ -281,8 +430,15 @@ int kw_enter(struct kworld *kw, struct vcpu *v, void *code, struct vm_exit *x)
 		run->regs = *w;
 		run->regs_dirty = 1;
 		for (;;) {
+			int r;
+
 			kw->runs++;
-			if (ioctl(kw->vcpu, BT86_RUN, 0) == 0)
+			if (kw->kf)
+				kv_prepare(kw);
+			r = ioctl(kw->vcpu, BT86_RUN, 0);
+			if (kw->kf)
+				kv_replay(kw);
+			if (r == 0)
 				break;
 			if (errno != EINTR) {
 				bt86_error("bt-kmod: BT86_RUN: %s", strerror(errno));
@@ -337,7 +493,16 @@ void kw_print_stats(const struct kworld *kw, FILE *o)
 	fprintf(o, "  exits: TC stubs       %10llu\n", (unsigned long long)kw->tc_exits);
 	fprintf(o, "  exits: faults         %10llu (hidden, filled in this process %llu)\n",
 		(unsigned long long)kw->faults, (unsigned long long)kw->resumed);
-	fprintf(o, "  pages mirrored by bt86.ko %6llu (not mirrorable yet: %llu)\n",
+	fprintf(o, "  pages mirrored by bt86.ko %6llu (not mirrorable: %llu)\n",
 		(unsigned long long)kw->run->host_fills,
 		(unsigned long long)kw->run->host_fill_failures);
+	if (!kw->kf) {
+		fprintf(o, "  shadow views          mirrored from this process (%s)\n",
+			kw->kviews_off ? kw->kviews_off : "?");
+		return;
+	}
+	fprintf(o, "  shadow views          owned by bt86.ko\n");
+	fprintf(o, "  view entries filled by bt86.ko %llu, view faults it handed back %llu\n",
+		(unsigned long long)kw->kf->kfills, (unsigned long long)kw->kf->kfill_exits);
+	fprintf(o, "  view operations synced early %llu\n", (unsigned long long)kw->syncs);
 }

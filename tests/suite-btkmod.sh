@@ -8,12 +8,20 @@
 # (tests/kmod/btkmod-init.sh).  A bt-kmod run passes when it exits with the
 # expected status, reports no FAIL and prints what the bt run printed
 # (timing-dependent numbers masked).
-# Usage: tests/suite-btkmod.sh [cpu-model...]   (default: max)
+# Usage: tests/suite-btkmod.sh [--bench] [cpu-model...]   (default: max)
 # Ends with "N passed, N failed"; a harness step that cannot run is a failure.
+# --bench (make bench) measures instead: the paging microbenchmark under
+# bt, bt-kmod and bt-kmod with mirrored views, and the module's own
+# round-trip timings, side by side (TCG: indicative only).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 OUT=$ROOT/build/btkmod
+BENCH=false
+if [ "${1:-}" = --bench ]; then
+	BENCH=true
+	shift
+fi
 CPUS=("$@")
 [ ${#CPUS[@]} -eq 0 ] && CPUS=(max)
 
@@ -39,6 +47,8 @@ mkdir -p "$OUT"
 make -s -C kernel-module >"$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; die "module build failed"; }
 make -s build/bt86 samples paging-samples >>"$OUT/build.log" 2>&1 ||
 	{ tail -n 30 "$OUT/build.log"; die "building bt86 or the samples failed"; }
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$OUT/bt86test" tests/kmod/bt86test.c \
+	tests/kmod/payloads.S || die "building tests/kmod/bt86test.c failed"
 
 INITRD=$OUT/initramfs.cpio.gz
 R=$OUT/root
@@ -47,7 +57,7 @@ mkdir -p "$R"/{bin,dev,proc,sys,tmp,guests}
 cp "$BUSYBOX" "$R/bin/busybox"
 cp tests/kmod/btkmod-init.sh "$R/init"
 chmod +x "$R/init"
-cp kernel-module/bt86.ko build/bt86 "$R/"
+cp kernel-module/bt86.ko build/bt86 "$OUT/bt86test" "$R/"
 # bt86's shared libraries (Zydis, libc) and the dynamic loader, at their paths.
 for lib in $(ldd build/bt86 | grep -o '/[^ ]*'); do
 	mkdir -p "$R$(dirname "$lib")"
@@ -60,6 +70,24 @@ done
 (cd "$R" && find . | cpio -o -H newc --quiet | gzip -1 >"$INITRD") ||
 	die "packing the initramfs failed"
 
+# bench_table LOG: the engines' ns/op side by side, then the module's timings.
+bench_table() {
+	grep -q '^BT86-DONE' "$1" || { echo "bench: the VM did not finish; see $1"; return; }
+	awk '/^BENCH (bt|bt-kmod|bt-kmod-mirror): / && $3 != "op" && $3 != "bench" {
+		eng = $2; sub(/:$/, "", eng); line = $0; sub(/^BENCH [^:]*: /, "", line)
+		ns = line; sub(/.* /, "", ns); op = line; sub(/ +[^ ]+$/, "", op)
+		if (!(op in seen)) { seen[op] = 1; order[++n] = op }
+		v[op, eng] = ns
+	}
+	END {
+		printf "%-40s %12s %12s %14s\n", "op (ns, inside qemu TCG)", "bt", "bt-kmod", "bt-kmod mirror"
+		for (i = 1; i <= n; i++)
+			printf "%-40s %12s %12s %14s\n", order[i], v[order[i], "bt"],
+			       v[order[i], "bt-kmod"], v[order[i], "bt-kmod-mirror"]
+	}' "$1"
+	grep -E '^BENCH (engine|module)' "$1" | sed 's/^BENCH /  /'
+}
+
 for cpu in "${CPUS[@]}"; do
 	tag=${cpu//[^A-Za-z0-9]/-}
 	log=$OUT/boot-$tag.log
@@ -67,10 +95,14 @@ for cpu in "${CPUS[@]}"; do
 	start=$(date +%s)
 	timeout --kill-after=5 1200 qemu-system-x86_64 -accel tcg -cpu "$cpu" -smp 2 -m 1024 \
 		-kernel "$KERNEL" -initrd "$INITRD" \
-		-append "console=ttyS0 panic=-1 oops=panic loglevel=3" \
+		-append "console=ttyS0 panic=-1 oops=panic loglevel=3 btkmod_mode=$($BENCH && echo bench || echo test)" \
 		-nographic -no-reboot -monitor none -serial stdio </dev/null >"$log" 2>&1
 	st=$?
 	tr -d '\r' <"$log" >"$log.txt"
+	if $BENCH; then
+		bench_table "$log.txt"
+		continue
+	fi
 	grep -E '^(PASS|FAIL|INFO|  [|>s] )' "$log.txt" | sed 's/^/  /'
 	p=$(grep -c '^PASS ' "$log.txt")
 	f=$(grep -c '^FAIL ' "$log.txt")
@@ -84,5 +116,6 @@ for cpu in "${CPUS[@]}"; do
 	fail=$((fail + f))
 done
 
+$BENCH && exit 0
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

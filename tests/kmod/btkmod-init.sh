@@ -22,6 +22,25 @@ echo "INFO kernel: $(uname -r), protections:" \
 insmod /bt86.ko
 verdict insmod $?
 
+# "make bench" boots with btkmod_mode=bench: measure instead of test.
+if [ "${btkmod_mode:-}" = bench ]; then
+	# Kernel-side costs, from the module's own tests (INFO lines).
+	/bt86test 2>&1 | grep '^INFO' | grep -iE 'round trip|fill|ns' | sed 's/^INFO /BENCH module: /'
+	cd /guests
+	for eng in bt bt-kmod bt-kmod-mirror; do
+		case $eng in
+		bt-kmod-mirror) BT86_KVIEWS=0 /bt86 run -q --engine=bt-kmod paging_bench.elf ;;
+		*) /bt86 run -q --engine=$eng paging_bench.elf ;;
+		esac </dev/null >/tmp/bench.$eng 2>&1
+		echo "BENCH engine $eng status $?"
+		sed -n '/^op /,/^bench done/p' /tmp/bench.$eng | sed "s/^/BENCH $eng: /"
+	done
+	cd /
+	rmmod bt86
+	echo BT86-DONE
+	poweroff -f
+fi
+
 cd /guests
 while read -r name want to rest; do
 	case "$name" in ''|'#'*) continue ;; esac
