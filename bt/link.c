@@ -8,6 +8,14 @@
  * every jump into it.  A block spanning two guest pages is never a target:
  * the second page's mapping could change under the jump (QEMU's rule).
  *
+ * With paging on, a jump to another linear page is not linked either: it
+ * would bake in that page's current mapping.  It is pointed instead at a
+ * small stub appended to the TC that loads the target EIP and dispatches
+ * through the IBL, which the monitor flushes whenever a mapping changes
+ * (CR3, invlpg, a page-table write that changed an entry).  So the jump
+ * stays inside the TC - an exit per cross-page transfer used to dominate a
+ * Linux boot, and under bt-kmod every exit is a world switch.
+ *
  * Invalidation (SMC, or a page that stops being RAM the guest executes)
  * unhashes the block, takes it off its page lists and its IBL slot, unlinks
  * the jumps into it and takes its own exits off their targets' lists.  The
@@ -16,6 +24,7 @@
 #include <string.h>
 
 #include "bt/tc.h"
+#include "bt/xl.h"
 #include "vmm/cpu.h"
 
 static void patch_rel32(struct tc *tc, uint32_t at, uint32_t to)
@@ -24,6 +33,25 @@ static void patch_rel32(struct tc *tc, uint32_t at, uint32_t to)
 
 	/* A 4-byte aligned store would be atomic; one vCPU makes it moot. */
 	memcpy(tc->rw + at, &rel, 4);
+}
+
+/* Point exit e at a new stub: mov r11d, target; IBL dispatch (see above). */
+static bool route_via_ibl(struct tc *tc, struct tc_exit *e)
+{
+	struct emitter em = {
+		.rw = tc->rw, .rx = (uint64_t)(uintptr_t)tc->rx,
+		.off = (uint32_t)tc->used, .limit = (uint32_t)tc->size,
+	};
+
+	emit_mov32_imm(&em, H_R11, e->eip);
+	bt_emit_ibl_dispatch(&em);
+	if (em.overflow)
+		return false;
+	patch_rel32(tc, e->jmp_off, (uint32_t)tc->used);
+	tc->used = em.off;
+	e->via_ibl = 1;
+	tc->st.ibl_routes++;
+	return true;
 }
 
 bool tc_link(struct tc *tc, struct tc_exit *e, struct tc_block *to)
@@ -37,8 +65,11 @@ bool tc_link(struct tc *tc, struct tc_exit *e, struct tc_block *to)
 	if (tc->chain_same_page) {
 		uint32_t cs = tc->modes[e->blk->mode].seg_base[S_CS];
 
-		if (((e->blk->eip + cs) ^ (to->eip + cs)) & ~0xfffu)
+		if (((e->blk->eip + cs) ^ (to->eip + cs)) & ~0xfffu) {
+			if (!e->via_ibl && route_via_ibl(tc, e))
+				tc_ibl_insert(tc, to);
 			return false;
+		}
 	}
 	patch_rel32(tc, e->jmp_off, to->code_off);
 	e->to = to;

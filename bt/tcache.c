@@ -278,6 +278,8 @@ void tc_print_stats(const struct tc *tc, FILE *o)
 	fprintf(o, "  chains / unchains     %10llu / %llu\n", (unsigned long long)s->chains,
 		(unsigned long long)s->unchains);
 	fprintf(o, "  IBL misses            %10llu\n", (unsigned long long)s->ibl_misses);
+	fprintf(o, "  cross-page jumps routed through the IBL %llu\n",
+		(unsigned long long)s->ibl_routes);
 	fprintf(o, "  SMC invalidations     %10llu blocks (%llu pages traced)\n",
 		(unsigned long long)s->invalidations, (unsigned long long)s->smc_pages);
 	for (int i = 1; i < BT_NR_OPS; i++)

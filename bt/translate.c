@@ -110,13 +110,18 @@ static void finish_stubs(struct xl *x)
 }
 
 /* r10d = low 16 bits of the target in r11d; jmp [ibl_table + r10*8]. */
-void xl_ibl_dispatch(struct xl *x)
+void bt_emit_ibl_dispatch(struct emitter *e)
 {
 	static const uint8_t movzx[] = { 0x45, 0x0f, 0xb7, 0xd3 };	/* movzx r10d, r11w */
 
-	emit_bytes(&x->e, movzx, sizeof(movzx));
-	emit_load64(&x->e, H_ADDR, H_VCPU, BTC_IBL_TABLE);
-	emit_jmp_mem(&x->e, H_ADDR, H_R10, 8, 0);
+	emit_bytes(e, movzx, sizeof(movzx));
+	emit_load64(e, H_ADDR, H_VCPU, BTC_IBL_TABLE);
+	emit_jmp_mem(e, H_ADDR, H_R10, 8, 0);
+}
+
+void xl_ibl_dispatch(struct xl *x)
+{
+	bt_emit_ibl_dispatch(&x->e);
 }
 
 int xl_gpr_host(const struct bt_reg *r)

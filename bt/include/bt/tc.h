@@ -80,6 +80,7 @@ struct tc_block;
 /* One way out of a block; r11 points here when the stub is taken. */
 struct tc_exit {
 	uint8_t kind;		/* enum tc_exit_kind */
+	uint8_t via_ibl;	/* its jump goes through the IBL (another page, under paging) */
 	uint32_t eip;		/* branch target, or the instruction of a callout */
 	uint32_t jmp_off;	/* TC offset of the rel32 that chaining patches */
 	uint32_t stub_off;	/* TC offset of the stub (the unchained target) */
@@ -163,6 +164,7 @@ struct tc_stats {
 	uint64_t flushes, invalidations, smc_pages;
 	uint64_t chains, unchains;
 	uint64_t exits_chainable, exits_callout, ibl_misses, ibl_flushes;
+	uint64_t ibl_routes;	/* cross-page jumps sent through the IBL instead of exiting */
 	uint64_t hot_stores;	/* instructions retranslated as traced-store callouts */
 	uint64_t callouts[BT_NR_OPS];	/* by instruction class */
 	uint64_t translated[BT_NR_OPS];	/* inline translations by class */

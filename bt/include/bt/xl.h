@@ -25,6 +25,7 @@ static const uint8_t OP_MOV_LOAD = 0x8b;	/* mov r, r/m */
 /* translate.c: exits, addressing, probes */
 void xl_exit_direct(struct xl *x, int cc, enum tc_exit_kind kind, uint32_t eip);
 void xl_ibl_dispatch(struct xl *x);
+void bt_emit_ibl_dispatch(struct emitter *e);
 int xl_gpr_host(const struct bt_reg *r);
 int xl_addr(struct xl *x, const struct bt_mem *m, int32_t esp_adjust);
 void xl_store_reg(struct xl *x, int size, int hreg);
