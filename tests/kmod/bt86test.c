@@ -2253,12 +2253,12 @@ static int t_kv_fill(void)
 	head = k.kf->log_head;
 	if (kv_write(&k, b + 0x400000 + KV_MAPPED + 8, 0x77) ||
 	    ((uint64_t *)(k.h.v.ram + KV_MAPPED))[1] != 0x77) {
-		fail("4 MiB page write: %s", why);
+		fail("4 MiB page write: %s", strdup(why));
 		goto out;
 	}
 	if ((*kv_entry(&k, KV_PD + 4) & (G_A | G_D)) != (G_A | G_D) ||
 	    kv_find_log(&k, head, 0, 0x400000 + KV_MAPPED, KV_MAPPED, BT86_KVLOG_WRITABLE)) {
-		fail("4 MiB PDE %#x / log: %s", *kv_entry(&k, KV_PD + 4), why);
+		fail("4 MiB PDE %#x / log: %s", *kv_entry(&k, KV_PD + 4), strdup(why));
 		goto out;
 	}
 	if (k.h.v.run->host_fill_failures) {
@@ -2298,7 +2298,7 @@ static int t_kv_exits(void)
 	k.kf->flags &= ~BT86_KF_WP;
 	if (kv_write(&k, b + 0x2000, 0x1234) ||
 	    ((uint64_t *)(k.h.v.ram + KV_RO))[0] != 0x1234) {
-		fail("WP=0 write to a read-only page: %s", why);
+		fail("WP=0 write to a read-only page: %s", strdup(why));
 		goto out;
 	}
 	k.kf->flags |= BT86_KF_WP;
@@ -2472,7 +2472,7 @@ static int t_kv_ops(void)
 	fills = k.kf->kfills;
 	if (kv_read(&k, b + 0x1000, 0x1111000000000000ull) || k.kf->kfills == fills ||
 	    kv_fault(&k, b + 0x80008000, false, 0)) {
-		fail("after RESET: %s (kfills %llu)", why, (unsigned long long)k.kf->kfills);
+		fail("after RESET: %s (kfills %llu)", strdup(why), (unsigned long long)k.kf->kfills);
 		goto out;
 	}
 	/* A moved view: its old range is zapped at the next install. */
@@ -2486,14 +2486,14 @@ static int t_kv_ops(void)
 	k.kf->views[2].base = k.base[2];
 	fills = k.kf->kfills;
 	if (kv_read(&k, b + 0x1000, 0x1111000000000000ull) || k.kf->kfills == fills) {
-		fail("old leaves of a moved view survived: %s", why);
+		fail("old leaves of a moved view survived: %s", strdup(why));
 		goto out;
 	}
 	/* ... and back: the flat view 2 refills its own page there. */
 	fills = k.kf->kfills;
 	if (kv_read(&k, k.base[2] + 0x1000, *(uint64_t *)(k.h.v.ram + 0x1000)) ||
 	    k.kf->kfills == fills) {
-		fail("view 0's leaf left in view 2's range: %s", why);
+		fail("view 0's leaf left in view 2's range: %s", strdup(why));
 		goto out;
 	}
 	/* Bad ops: EINVAL, nops reset, nothing after the bad one applied. */
@@ -2510,7 +2510,7 @@ static int t_kv_ops(void)
 		}
 		if (kv_read(&k, b + 0x9008, 0x6666000000000001ull) ||
 		    kv_fault(&k, b + 0xa000, false, 0)) {
-			fail("bad op %zu: ops around it: %s", i, why);
+			fail("bad op %zu: ops around it: %s", i, strdup(why));
 			goto out;
 		}
 	}
@@ -2595,7 +2595,7 @@ static int t_kv_apart(void)
 	mprotect((void *)(uintptr_t)b, 1ull << 30, PROT_NONE);
 	fills = k.kf->kfills;
 	if (kv_read(&k, b + 0x1000, 0x1111000000000000ull) || k.kf->kfills != fills) {
-		fail("view leaf lost to the host mirror's notifier: %s", why);
+		fail("view leaf lost to the host mirror's notifier: %s", strdup(why));
 		goto out;
 	}
 	if (get_stats(&s) || s.hostmap_pages > 8) {
@@ -2615,7 +2615,7 @@ static int t_kv_apart(void)
 	}
 	fills = k.kf->kfills;
 	if (kv_read(&k, b + 0x1000, 0x1111000000000000ull) || k.kf->kfills == fills) {
-		fail("no refill after a slot change: %s", why);
+		fail("no refill after a slot change: %s", strdup(why));
 		goto out;
 	}
 	/* Slot 0 gone: nothing fills, ops that need RAM fail. */
