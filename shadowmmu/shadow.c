@@ -558,7 +558,7 @@ int smmu_entries_written(struct smmu *m, uint32_t phys, uint32_t first, uint32_t
 	struct smmu_frame *fr = frame_of(m, phys);
 	const uint32_t *now = ram_ptr(m->ram, phys & PTE_FRAME, 4096);
 	static uint16_t diff[1024];
-	uint32_t ndiff = 0;
+	uint32_t ndiff = 0, dropped = 0;
 	int changed = 0, live = 0;
 
 	if (!fr || !now || first >= 1024)
@@ -567,9 +567,12 @@ int smmu_entries_written(struct smmu *m, uint32_t phys, uint32_t first, uint32_t
 		count = 1024 - first;
 	m->st.trace_writes++;
 	/* Which entries changed: once, whatever number of users they have. */
-	for (uint32_t i = 0; i < count; i++)
-		if (old[i] != now[first + i])
-			diff[ndiff++] = (uint16_t)(first + i);
+	for (uint32_t i = 0; i < count; i++) {
+		if (old[i] == now[first + i])
+			continue;
+		diff[ndiff++] = (uint16_t)(first + i);
+		dropped += (old[i] & PTE_P) != 0;
+	}
 	if (fr->trace & SMMU_TRACE_PT) {
 		uint32_t *pp = &fr->ptusers;
 
@@ -608,7 +611,11 @@ int smmu_entries_written(struct smmu *m, uint32_t phys, uint32_t first, uint32_t
 	}
 	if (!changed)
 		m->st.trace_unchanged++;
-	return changed;
+	/*
+	 * What a TLB could still hold: only entries that were present.  A
+	 * not-present entry that became present was never cached by anyone.
+	 */
+	return changed ? (int)dropped : 0;
 }
 
 int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old)

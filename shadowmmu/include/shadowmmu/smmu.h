@@ -120,7 +120,8 @@ bool smmu_frame_traced(const struct smmu *m, uint32_t phys);
 
 /*
  * A traced frame was written: old holds its previous 4 KiB.  Drops the
- * shadow entries derived from entries that changed; returns how many did.
+ * shadow entries derived from entries that changed; returns how many of
+ * those were present before (the ones a TLB, or the IBL, may have cached).
  */
 int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old);
 /* The same for entries [first, first+count) only; old[] holds just those. */
