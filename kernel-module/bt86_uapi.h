@@ -145,13 +145,18 @@ struct bt86_kvop {
 	__u32 arg;
 };
 
-/* A shadow entry the kernel filled. */
+/*
+ * A shadow entry the kernel filled, or (BT86_KVLOG_UNMAPPED) zapped after a
+ * page-table write it completed itself: then gpa is the page-table frame
+ * that changed and user space marks view's entry for lin unmapped.
+ */
 #define BT86_KVLOG_WRITABLE	1
+#define BT86_KVLOG_UNMAPPED	2
 struct bt86_kvlog {
 	__u32 view;
 	__u32 lin;
 	__u32 gpa;
-	__u32 flags;		/* BT86_KVLOG_WRITABLE: mapped writable */
+	__u32 flags;		/* BT86_KVLOG_* */
 };
 
 /* bt86_kfill.flags: the guest's paging mode */
@@ -168,7 +173,9 @@ struct bt86_kfill {
 	__u32 log_tail;		/* user: consumed up to here */
 	__u64 kfills;		/* shadow entries installed by kernel walks */
 	__u64 kfill_exits;	/* view faults handed to user space */
-	__u64 reserved[4];
+	__u64 ktrace_writes;	/* trace writes completed in the kernel */
+	__u64 ktrace_exits;	/* trace writes handed to user space */
+	__u64 reserved[2];
 	struct bt86_kview views[BT86_KV_MAX_VIEWS];
 	struct bt86_kvop ops[BT86_KV_OPS];
 	struct bt86_kvlog log[BT86_KV_LOG];
@@ -176,6 +183,13 @@ struct bt86_kfill {
 	__u32 ptu[BT86_KV_SPACES][1024];
 	/* bit f: guest frame f is traced (write-protected in every view) */
 	__u8 traced[BT86_KV_MAX_FRAMES / 8];
+	/*
+	 * bit f: a write to frame f may be handled by the kernel (f is
+	 * traced only as a page table): it single-steps the write, zaps the
+	 * view entries derived from the dwords that changed and logs them
+	 * (BT86_KVLOG_UNMAPPED).
+	 */
+	__u8 kwrite[BT86_KV_MAX_FRAMES / 8];
 };
 
 /*

@@ -674,7 +674,7 @@ long bt86_set_kviews(struct bt86_vcpu *vcpu, void __user *argp)
 	BUILD_BUG_ON(offsetof(struct bt86_kfill, log) != 17224);
 	BUILD_BUG_ON(offsetof(struct bt86_kfill, ptu) != 25416);
 	BUILD_BUG_ON(offsetof(struct bt86_kfill, traced) != 58184);
-	BUILD_BUG_ON(sizeof(struct bt86_kfill) != 90952);
+	BUILD_BUG_ON(sizeof(struct bt86_kfill) != 123720);
 
 	if (copy_from_user(&reg, argp, sizeof(reg)))
 		return -EFAULT;
