@@ -208,20 +208,34 @@ static void kv_prepare(struct kworld *kw)
 		    (m->pg.pse ? BT86_KF_PSE : 0);
 }
 
-/* After each return: book the entries the kernel filled. */
+/*
+ * After each return: book the entries the kernel filled, and those it
+ * dropped completing page-table writes.  A dropped entry may have been
+ * present, so the IBL goes as it would after a write emulated here.
+ */
 static void kv_replay(struct kworld *kw)
 {
 	struct bt86_kfill *kf = kw->kf;
 	uint32_t head = kf->log_head;
+	bool dropped = false;
 
 	if (head - kf->log_tail > BT86_KV_LOG)
 		kf->log_tail = head - BT86_KV_LOG;	/* cannot happen; stay bounded */
 	for (; kf->log_tail != head; kf->log_tail++) {
 		const struct bt86_kvlog *e = &kf->log[kf->log_tail % BT86_KV_LOG];
+		struct smmu_view *v = e->view < BT86_KV_MAX_VIEWS ? kw->views[e->view] : NULL;
 
-		if (e->view < BT86_KV_MAX_VIEWS && kw->views[e->view])
-			smmu_kfill_note(&kw->v->mmu, kw->views[e->view], e->lin, e->gpa);
+		if (!v)
+			continue;
+		if (e->flags & BT86_KVLOG_UNMAPPED) {
+			smmu_kunmap_note(&kw->v->mmu, v, e->lin);
+			dropped = true;
+		} else {
+			smmu_kfill_note(&kw->v->mmu, v, e->lin, e->gpa);
+		}
 	}
+	if (dropped)
+		tc_ibl_flush(&kw->v->tc);
 }
 
 /* Guest RAM as slot 0, the shared area, and the shadow MMU switched over. */
@@ -254,7 +268,7 @@ static int kv_setup(struct kworld *kw, struct vcpu *v)
 	kw->v = v;
 	kw->kops = (struct smmu_kviews){ .opaque = kw, .attach = kv_attach, .detach = kv_detach,
 					 .op = kv_op };
-	if (smmu_use_kviews(&v->mmu, &kw->kops, kw->kf->traced, kw->kf->ptu) < 0) {
+	if (smmu_use_kviews(&v->mmu, &kw->kops, kw->kf->traced, kw->kf->kwrite, kw->kf->ptu) < 0) {
 		bt86_error("bt-kmod: cannot set up kernel-owned views");
 		return -1;
 	}
@@ -504,5 +518,7 @@ void kw_print_stats(const struct kworld *kw, FILE *o)
 	fprintf(o, "  shadow views          owned by bt86.ko\n");
 	fprintf(o, "  view entries filled by bt86.ko %llu, view faults it handed back %llu\n",
 		(unsigned long long)kw->kf->kfills, (unsigned long long)kw->kf->kfill_exits);
+	fprintf(o, "  page-table writes completed by bt86.ko %llu, handed back %llu\n",
+		(unsigned long long)kw->kf->ktrace_writes, (unsigned long long)kw->kf->ktrace_exits);
 	fprintf(o, "  view operations synced early %llu\n", (unsigned long long)kw->syncs);
 }

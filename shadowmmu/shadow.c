@@ -114,15 +114,26 @@ static struct smmu_frame *frame_of(struct smmu *m, uint32_t phys)
 	return f < m->nframes ? &m->frames[f] : NULL;
 }
 
-/* Publish a frame's traced state to a kernel that fills views. */
+static void set_bit8(uint8_t *map, uint32_t f, bool on)
+{
+	if (on)
+		map[f >> 3] |= (uint8_t)(1u << (f & 7));
+	else
+		map[f >> 3] &= (uint8_t)~(1u << (f & 7));
+}
+
+/*
+ * Publish a frame's traced state to a kernel that fills views; and whether
+ * it may complete writes to it itself: a frame traced only as a page table,
+ * whose users it can find in the published page tables.
+ */
 static void ktraced_sync(struct smmu *m, uint32_t f)
 {
 	if (!m->ktraced || f >= m->nframes)
 		return;
-	if (m->frames[f].trace)
-		m->ktraced[f >> 3] |= (uint8_t)(1u << (f & 7));
-	else
-		m->ktraced[f >> 3] &= (uint8_t)~(1u << (f & 7));
+	set_bit8(m->ktraced, f, m->frames[f].trace != 0);
+	if (m->kwrite)
+		set_bit8(m->kwrite, f, m->frames[f].trace == SMMU_TRACE_PT);
 }
 
 /* Withdraw what space s published: the kernel stops filling it on its own. */
@@ -624,11 +635,12 @@ int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old)
 }
 
 int smmu_use_kviews(struct smmu *m, const struct smmu_kviews *k, uint8_t *traced,
-		    uint32_t (*ptu)[1024])
+		    uint8_t *kwrite, uint32_t (*ptu)[1024])
 {
 	smmu_view_destroy(&m->flat);
 	m->kviews = k;
 	m->ktraced = traced;
+	m->kwrite = kwrite;
 	m->kptu = ptu;
 	memset(ptu, 0, SMMU_MAX_SPACES * sizeof(ptu[0]));
 	for (uint32_t f = 0; f < m->nframes; f++)
@@ -641,20 +653,47 @@ int smmu_use_kviews(struct smmu *m, const struct smmu_kviews *k, uint8_t *traced
 	return 0;
 }
 
-void smmu_kfill_note(struct smmu *m, const struct smmu_view *v, uint32_t lin, uint32_t phys)
+/* The space and view kind a view belongs to; NULL for the flat view. */
+static struct smmu_space *view_owner(struct smmu *m, const struct smmu_view *v, int *kind)
 {
 	for (int i = 0; i < SMMU_MAX_SPACES; i++) {
 		struct smmu_space *s = &m->space[i];
-		int view = v == &s->view[SMMU_USER] ? SMMU_USER : SMMU_KERNEL;
 
-		if (!s->used || (v != &s->view[SMMU_USER] && v != &s->view[SMMU_KERNEL]))
+		if (!s->used)
 			continue;
-		m->kfills++;
-		m->st.hidden_faults++;
-		set_mapped(m, s, view, lin >> 12, true);
-		rmap_add(m, phys, s, view, lin >> 12);
-		return;
+		for (int k = 0; k < 2; k++) {
+			if (v == &s->view[k]) {
+				*kind = k;
+				return s;
+			}
+		}
 	}
+	return NULL;
+}
+
+void smmu_kfill_note(struct smmu *m, const struct smmu_view *v, uint32_t lin, uint32_t phys)
+{
+	int kind;
+	struct smmu_space *s = view_owner(m, v, &kind);
+
+	if (!s)
+		return;
+	m->kfills++;
+	m->st.hidden_faults++;
+	set_mapped(m, s, kind, lin >> 12, true);
+	rmap_add(m, phys, s, kind, lin >> 12);
+}
+
+void smmu_kunmap_note(struct smmu *m, const struct smmu_view *v, uint32_t lin)
+{
+	int kind;
+	struct smmu_space *s = view_owner(m, v, &kind);
+
+	if (!s)
+		return;
+	if (test_mapped(s, kind, lin >> 12))
+		m->st.unmapped++;
+	set_mapped(m, s, kind, lin >> 12, false);
 }
 
 void smmu_invlpg(struct smmu *m, uint32_t lin)

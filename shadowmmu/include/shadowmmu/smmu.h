@@ -91,6 +91,7 @@ struct smmu {
 	 */
 	const struct smmu_kviews *kviews;
 	uint8_t *ktraced;		/* bit per guest frame */
+	uint8_t *kwrite;		/* bit per frame whose writes the kernel may complete */
 	uint32_t (*kptu)[1024];		/* [space][pde] = page-table frame, 0 = none */
 	uint64_t kfills;		/* entries the kernel filled (replayed) */
 };
@@ -134,9 +135,11 @@ int smmu_entries_written(struct smmu *m, uint32_t phys, uint32_t first, uint32_t
  * and published page tables are kept in traced[] and ptu[].
  */
 int smmu_use_kviews(struct smmu *m, const struct smmu_kviews *k, uint8_t *traced,
-		    uint32_t (*ptu)[1024]);
+		    uint8_t *kwrite, uint32_t (*ptu)[1024]);
 /* The kernel filled view v's entry for lin from guest frame phys: book it. */
 void smmu_kfill_note(struct smmu *m, const struct smmu_view *v, uint32_t lin, uint32_t phys);
+/* The kernel dropped view v's entry for lin (a page-table write it completed). */
+void smmu_kunmap_note(struct smmu *m, const struct smmu_view *v, uint32_t lin);
 
 void smmu_invlpg(struct smmu *m, uint32_t lin);
 void smmu_flush(struct smmu *m);
