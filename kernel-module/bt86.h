@@ -112,6 +112,13 @@ struct bt86_kv {
 	unsigned long npages;
 	struct page *scratch;		/* SINK target */
 	u64 kbase[BT86_KV_MAX_VIEWS];	/* base view i's leaves are at (0: none) */
+
+	/* ktraces: the one page-table write being single-stepped. */
+	struct page *kt_old;		/* the frame's contents before the step */
+	u64 *kt_leaf;			/* the leaf opened for it; NULL: tables rebuilt */
+	u64 kt_pte;			/* that leaf's read-only value */
+	u32 kt_frame;			/* gpa of the frame */
+	bool kt_stepping;		/* TF is the kernel's: a step is under way */
 };
 
 struct bt86_vcpu {
@@ -198,6 +205,8 @@ long bt86_kviews_sync(struct bt86_vcpu *vcpu, unsigned long arg);
 int bt86_kview_run_ops(struct bt86_vcpu *vcpu);
 int bt86_kview_fault(struct bt86_vcpu *vcpu);
 void bt86_kview_tables_reset(struct bt86_vcpu *vcpu);
+bool bt86_ktrace_step_done(struct bt86_vcpu *vcpu);
+void bt86_ktrace_abort(struct bt86_vcpu *vcpu);
 void bt86_kview_release(struct bt86_vcpu *vcpu);
 
 #endif /* BT86_H */

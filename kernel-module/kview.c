@@ -77,6 +77,48 @@
  * clears a view's base, the next RESET or install for that view zaps the
  * old range, so no leaf lingers where the process may map something else.
  *
+ * Page-table writes in ring 0 ("ktraces")
+ * ========================================
+ *
+ * Why: a guest page table is traced, read-only in every view, and a write
+ * to one used to be an exit to user space, which opened the frame, ran the
+ * instruction, compared old and new contents and dropped the shadow
+ * entries derived from what changed.  Linux guests do that on every fork,
+ * exit, mmap and page fault.  The kernel knows which (space, PDE) pairs a
+ * page table feeds (ptu[][]) and owns the views, so for frames user space
+ * marks in kwrite[] (traced only as a page table) it completes the write
+ * itself.
+ *
+ * How: a write through a present read-only leaf (#PF error code P and W)
+ * of a paging view is walked like a fill.  If the guest's tables allow it
+ * and the data frame F is traced and in kwrite[], the kernel sets A (and D
+ * in the leaf) as the guest's MMU would, copies F, makes that one leaf
+ * writable and re-enters with TF (RFLAGS bit 8) set in the guest's frame.
+ * The faulting host instruction runs once and the CPU raises #DB after it
+ * (a trap: rip is past the instruction).  The #DB ends the step: the leaf
+ * goes back to read-only, TF off, F is compared with its copy dword by
+ * dword, and for every changed dword i and every (space s, PDE pde) with
+ * ptu[s][pde] == F, linear page (pde << 22) | (i << 12) is zapped at every
+ * alias of every paging view of space s, each leaf that was there logged
+ * as BT86_KVLOG_UNMAPPED (gpa = F).  ktrace_writes counts these; a trace
+ * write left to user space (kwrite clear, log nearly full, the guest's
+ * own TF set, a step already under way) counts in ktrace_exits (and, as
+ * every view fault for user space, in kfill_exits).
+ *
+ * Exits while stepping: a host interrupt or NMI re-enters, still stepping
+ * (the frame keeps TF; the instruction may not have run yet).  A #PF the
+ * kernel resolves (mirror or view fill) likewise: the instruction restarts
+ * under TF.  Anything that returns to user space (a #PF it cannot fill, a
+ * signal, an error) first ends the step the same way (the instruction did
+ * not complete; the compare finds whatever is there) and then exits; the
+ * guest faults again when it resumes.  A table rebuild while stepping
+ * (a slot changed) drops the leaf with all the others: nothing to restore.
+ * TF belongs to the kernel: BT86_SET_REGS never takes it, run->regs never
+ * shows it, and it is cleared in the guest's frame at every return to user
+ * space (guest code that sets TF with popf gets one ordinary #DB exit).  A
+ * #DB outside a step is an exception exit as before; after any #DB exit
+ * the kernel resets DR6, which the CPU never clears.
+ *
  * Trust
  * =====
  *
@@ -87,6 +129,15 @@
  * slot 0 and BT86_KV_MAX_FRAMES, op codes and counts, the log indices
  * (always taken modulo BT86_KV_LOG).  Bad values make an op fail with
  * EINVAL or a fault go to user space; they never reach a kernel address.
+ * A step trusts nothing either: the leaf it opens is re-checked (present,
+ * a view's, read-only, mapping F) and restored only if still as it left
+ * it; F's copy is the kernel's own page; the zap loops are bounded (8192
+ * ptu[][] entries x 1024 dwords x 32 views, rescheduling as they go); a
+ * zap only ever removes leaves, so a lying ptu[][] or views[] costs the
+ * guest refills, never the kernel.  If the log runs out mid-zap (more
+ * than 64 zapped leaves for one instruction) the rest are zapped unlogged:
+ * user space then believes a few pages mapped that are not, which only
+ * costs it needless ops later.
  */
 
 #include <linux/kernel.h>
@@ -99,6 +150,9 @@
 #include <linux/uaccess.h>
 #include <linux/io.h>
 #include <asm/trap_pf.h>
+#include <asm/trapnr.h>
+#include <asm/processor-flags.h>
+#include <linux/bitmap.h>
 #include "bt86.h"
 
 #define BT86_KF_SIZE		PAGE_ALIGN(sizeof(struct bt86_kfill))
@@ -459,7 +513,7 @@ static bool bt86_kv_log_room(struct bt86_kfill *kf)
 }
 
 static void bt86_kv_log(struct bt86_kfill *kf, u32 view, u32 lin, u32 gpa,
-			bool rw)
+			u32 flags)
 {
 	u32 head = READ_ONCE(kf->log_head);
 	struct bt86_kvlog *l = &kf->log[head % BT86_KV_LOG];
@@ -467,7 +521,7 @@ static void bt86_kv_log(struct bt86_kfill *kf, u32 view, u32 lin, u32 gpa,
 	WRITE_ONCE(l->view, view);
 	WRITE_ONCE(l->lin, lin);
 	WRITE_ONCE(l->gpa, gpa);
-	WRITE_ONCE(l->flags, rw ? BT86_KVLOG_WRITABLE : 0);
+	WRITE_ONCE(l->flags, flags);
 	smp_wmb();		/* the entry before the head that publishes it */
 	WRITE_ONCE(kf->log_head, head + 1);
 }
@@ -561,7 +615,7 @@ static void bt86_kv_prefetch(struct bt86_vcpu *vcpu, unsigned int i,
 		if (bt86_kv_install(vcpu, i, v->base, l,
 				    ram->pages[gw.frame >> PAGE_SHIFT], rw))
 			return;
-		bt86_kv_log(kf, i, l, gw.frame, rw);
+		bt86_kv_log(kf, i, l, gw.frame, rw ? BT86_KVLOG_WRITABLE : 0);
 		kf->kfills++;
 	}
 }
@@ -616,10 +670,220 @@ static bool bt86_kv_fill(struct bt86_vcpu *vcpu, unsigned int i,
 	if (bt86_kv_install(vcpu, i, v->base, lin,
 			    ram.pages[gw.frame >> PAGE_SHIFT], rw))
 		return false;
-	bt86_kv_log(kf, i, lin, gw.frame, rw);
+	bt86_kv_log(kf, i, lin, gw.frame, rw ? BT86_KVLOG_WRITABLE : 0);
 	kf->kfills++;
 	bt86_kv_prefetch(vcpu, i, v, kflags, &ram, lin);
 	return true;
+}
+
+/* ---- ktraces: page-table writes completed in ring 0 ------------------------ */
+
+#define BT86_KT_NONE		0	/* not a trace write: the fill decides */
+#define BT86_KT_STEP		1	/* stepping it: re-enter */
+#define BT86_KT_EXIT		2	/* a trace write for user space */
+#define BT86_KT_LOG_ROOM	64	/* free log entries a step needs */
+
+static bool bt86_kv_kwrite(struct bt86_kfill *kf, u64 gpa)
+{
+	u64 f = gpa >> PAGE_SHIFT;
+
+	return f < BT86_KV_MAX_FRAMES &&
+	       (READ_ONCE(kf->kwrite[f >> 3]) & (1u << (f & 7)));
+}
+
+/*
+ * A write (P and W) through a present leaf at linear lin of paging view v
+ * came back; cr2 is the leaf's alias.  If it is a write to a traced page
+ * table user space lets the kernel handle, open that one leaf and set TF.
+ */
+static int bt86_ktrace_begin(struct bt86_vcpu *vcpu,
+			     const struct bt86_kview *v, u32 lin)
+{
+	struct bt86_kv *kv = vcpu->kv;
+	struct bt86_kfill *kf = kv->kf;
+	struct bt86_world *w = vcpu->w;
+	struct bt86_kv_ram ram;
+	struct bt86_kv_walk gw;
+	u32 kflags = READ_ONCE(kf->flags);
+	u64 *ep, e = 0;
+	void *p;
+
+	if (READ_ONCE(kf->version) != 1 || !(kflags & BT86_KF_PAGING) ||
+	    !bt86_kv_ram(vcpu, &ram) ||
+	    !bt86_kv_walk_guest(kf, &ram, v, kflags, lin, true, &gw) ||
+	    gw.frame >= ram.bytes || !bt86_kv_traced(kf, gw.frame))
+		return BT86_KT_NONE;
+	/* One step at a time; never under the guest's own TF; room to log the zaps. */
+	if (kv->kt_stepping || !bt86_kv_kwrite(kf, gw.frame) ||
+	    (w->guest_rflags & X86_EFLAGS_TF) ||
+	    READ_ONCE(kf->log_head) - READ_ONCE(kf->log_tail) >
+	    BT86_KV_LOG - BT86_KT_LOG_ROOM)
+		return BT86_KT_EXIT;
+
+	/* The faulting leaf: present, a view's, read-only, mapping the frame. */
+	ep = bt86_kv_lookup(vcpu, w->exit_cr2 & PAGE_MASK);
+	spin_lock(&vcpu->pt_lock);
+	if (ep)
+		e = READ_ONCE(*ep);
+	if ((e & (BT86_PTE_P | BT86_PTE_VIEW | BT86_PTE_RW)) !=
+	    (BT86_PTE_P | BT86_PTE_VIEW) ||
+	    (__sme_clr(e) & BT86_PTE_ADDR) !=
+	    page_to_phys(ram.pages[gw.frame >> PAGE_SHIFT])) {
+		spin_unlock(&vcpu->pt_lock);
+		return BT86_KT_EXIT;
+	}
+	WRITE_ONCE(*ep, e | BT86_PTE_RW);
+	spin_unlock(&vcpu->pt_lock);
+
+	/* The guest's MMU would set A, and D in the leaf, for this write. */
+	gw.pde = bt86_kv_set_bits(&ram, gw.pde_gpa, gw.pde, BT86_G_A |
+				  (gw.large ? BT86_G_D : 0));
+	if (!gw.large)
+		bt86_kv_set_bits(&ram, gw.pte_gpa, gw.pte, BT86_G_A | BT86_G_D);
+
+	p = kmap_local_page(ram.pages[gw.frame >> PAGE_SHIFT]);
+	memcpy(page_address(kv->kt_old), p, PAGE_SIZE);
+	kunmap_local(p);
+	kv->kt_leaf = ep;
+	kv->kt_pte = e;
+	kv->kt_frame = gw.frame;
+	kv->kt_stepping = true;
+	w->guest_rflags |= X86_EFLAGS_TF;	/* RFLAGS bit 8: #DB after one instruction */
+	return BT86_KT_STEP;
+}
+
+/* Zap page lin of the view whose leaves are at base, every alias; true if a leaf was there. */
+static bool bt86_ktrace_zap_page(struct bt86_vcpu *vcpu, u64 base, u32 lin)
+{
+	unsigned long va[3];
+	bool present = false;
+	int n, k;
+
+	n = bt86_kv_aliases(base, lin, va);
+	spin_lock(&vcpu->pt_lock);
+	for (k = 0; k < n; k++) {
+		u64 *ep = bt86_kv_lookup(vcpu, va[k]);
+
+		if (ep && (READ_ONCE(*ep) & BT86_PTE_P)) {
+			present = true;
+			bt86_kv_leaf(ep, BT86_KV_ZAP);
+		}
+	}
+	spin_unlock(&vcpu->pt_lock);
+	return present;
+}
+
+/*
+ * The entries of page table frame that changed (bit i: dword i): every
+ * (space, PDE) user space published it for derives linear page
+ * (pde << 22) | (i << 12); zap it in each paging view of that space and
+ * log each leaf that was there.
+ */
+static void bt86_ktrace_zap(struct bt86_vcpu *vcpu, u32 frame,
+			    const unsigned long *changed)
+{
+	struct bt86_kv *kv = vcpu->kv;
+	struct bt86_kfill *kf = kv->kf;
+	u8 space[BT86_KV_MAX_VIEWS];
+	unsigned int j, s, pde, idx;
+
+	for (j = 0; j < BT86_KV_MAX_VIEWS; j++) {
+		u32 flags = READ_ONCE(kf->views[j].flags);
+		u32 sp = READ_ONCE(kf->views[j].space);
+
+		/* No leaves, or flat: nothing derived from a page table. */
+		space[j] = (!kv->kbase[j] || (flags & BT86_KV_FLAT) ||
+			    sp >= BT86_KV_SPACES) ? U8_MAX : sp;
+	}
+	for (s = 0; s < BT86_KV_SPACES; s++) {
+		for (pde = 0; pde < 1024; pde++) {
+			if (READ_ONCE(kf->ptu[s][pde]) != frame)
+				continue;
+			for_each_set_bit(idx, changed, 1024) {
+				u32 lin = (pde << 22) | (idx << 12);
+
+				for (j = 0; j < BT86_KV_MAX_VIEWS; j++) {
+					if (space[j] != s ||
+					    !bt86_ktrace_zap_page(vcpu, kv->kbase[j], lin) ||
+					    !bt86_kv_log_room(kf))
+						continue;
+					bt86_kv_log(kf, j, lin, frame,
+						    BT86_KVLOG_UNMAPPED);
+				}
+			}
+			cond_resched();	/* a hostile ptu[] can publish the frame 8192 times */
+		}
+	}
+}
+
+/*
+ * End the step: the leaf read-only again, TF off, the frame compared with
+ * its copy, derived entries zapped.  done: the #DB came (the write ran).
+ * vm->mem_lock held for reading.
+ */
+static void bt86_ktrace_finish(struct bt86_vcpu *vcpu, bool done)
+{
+	struct bt86_kv *kv = vcpu->kv;
+	DECLARE_BITMAP(changed, 1024);
+	struct bt86_kv_ram ram;
+	const u32 *old, *now;
+	bool any = false;
+	unsigned int i;
+	u64 *ep;
+
+	kv->kt_stepping = false;
+	vcpu->w->guest_rflags &= ~X86_EFLAGS_TF;
+	ep = kv->kt_leaf;
+	kv->kt_leaf = NULL;
+	if (!ep)
+		return;		/* tables rebuilt: every view leaf is gone anyway */
+	spin_lock(&vcpu->pt_lock);
+	/* Unless something replaced it meanwhile (then that is its state). */
+	if (READ_ONCE(*ep) == (kv->kt_pte | BT86_PTE_RW))
+		WRITE_ONCE(*ep, kv->kt_pte);
+	spin_unlock(&vcpu->pt_lock);
+
+	if (!bt86_kv_ram(vcpu, &ram) || kv->kt_frame >= ram.bytes)
+		return;
+	bitmap_zero(changed, 1024);
+	old = page_address(kv->kt_old);
+	now = kmap_local_page(ram.pages[kv->kt_frame >> PAGE_SHIFT]);
+	for (i = 0; i < 1024; i++) {
+		if (READ_ONCE(now[i]) != old[i]) {
+			__set_bit(i, changed);
+			any = true;
+		}
+	}
+	kunmap_local(now);
+	if (any && kv->kt_frame)	/* ptu[][] == 0 means none */
+		bt86_ktrace_zap(vcpu, kv->kt_frame, changed);
+	if (done)
+		kv->kf->ktrace_writes++;
+}
+
+/*
+ * Right after a world exit, vm->mem_lock held: a #DB from the guest while
+ * stepping ends the step; true to re-enter.
+ */
+bool bt86_ktrace_step_done(struct bt86_vcpu *vcpu)
+{
+	struct bt86_world *w = vcpu->w;
+
+	if (!vcpu->kv || !vcpu->kv->kt_stepping ||
+	    w->exit_vector != X86_TRAP_DB || (w->guest_cs & 3) != 3)
+		return false;
+	bt86_ktrace_finish(vcpu, true);
+	return true;
+}
+
+/* BT86_RUN returns to user space while stepping: end the step first. */
+void bt86_ktrace_abort(struct bt86_vcpu *vcpu)
+{
+	if (!vcpu->kv || !vcpu->kv->kt_stepping)
+		return;
+	down_read(&vcpu->vm->mem_lock);
+	bt86_ktrace_finish(vcpu, false);
+	up_read(&vcpu->vm->mem_lock);
 }
 
 /*
@@ -634,6 +898,8 @@ int bt86_kview_fault(struct bt86_vcpu *vcpu)
 	struct bt86_kview v;
 	unsigned int i;
 	s64 where;
+	u32 lin;
+	u64 err;
 
 	for (i = 0; i < BT86_KV_MAX_VIEWS; i++) {
 		bt86_kv_view(kf, i, &v);
@@ -646,9 +912,24 @@ int bt86_kview_fault(struct bt86_vcpu *vcpu)
 
 	where = cr2 - v.base;
 	/* The guard: a wrap translated code must handle itself. */
-	if (where < (s64)BT86_KV_MAPPED &&
-	    bt86_kv_fill(vcpu, i, &v, (u32)where & PAGE_MASK, vcpu->w->exit_error))
+	if (where >= (s64)BT86_KV_MAPPED)
+		goto out;
+	lin = (u32)where & PAGE_MASK;
+	err = vcpu->w->exit_error;
+	/* A write through a present read-only leaf: perhaps a page-table write to complete here. */
+	if (!(v.flags & BT86_KV_FLAT) && !(err & X86_PF_INSTR) &&
+	    (err & (X86_PF_PROT | X86_PF_WRITE)) == (X86_PF_PROT | X86_PF_WRITE)) {
+		switch (bt86_ktrace_begin(vcpu, &v, lin)) {
+		case BT86_KT_STEP:
+			return BT86_KV_FILLED;
+		case BT86_KT_EXIT:
+			kf->ktrace_exits++;
+			goto out;
+		}
+	}
+	if (bt86_kv_fill(vcpu, i, &v, lin, err))
 		return BT86_KV_FILLED;
+out:
 	kf->kfill_exits++;
 	return BT86_KV_EXIT;
 }
@@ -694,7 +975,8 @@ long bt86_set_kviews(struct bt86_vcpu *vcpu, void __user *argp)
 	r = -ENOMEM;
 	kv->pages = kvcalloc(kv->npages, sizeof(*kv->pages), GFP_KERNEL_ACCOUNT);
 	kv->scratch = alloc_page(GFP_KERNEL_ACCOUNT);
-	if (!kv->pages || !kv->scratch)
+	kv->kt_old = alloc_page(GFP_KERNEL_ACCOUNT);
+	if (!kv->pages || !kv->scratch || !kv->kt_old)
 		goto fail;
 	r = account_locked_vm(current->mm, kv->npages, true);
 	if (r)
@@ -724,16 +1006,23 @@ fail_account:
 fail:
 	if (kv->scratch)
 		__free_page(kv->scratch);
+	if (kv->kt_old)
+		__free_page(kv->kt_old);
 	kvfree(kv->pages);
 	kfree(kv);
 	return r;
 }
 
-/* A new set of tables: no view has leaves anywhere; pt_lock held. */
+/*
+ * A new set of tables: no view has leaves anywhere, and a step under way
+ * lost its leaf (the old tables are freed); pt_lock held.
+ */
 void bt86_kview_tables_reset(struct bt86_vcpu *vcpu)
 {
-	if (vcpu->kv)
+	if (vcpu->kv) {
 		memset(vcpu->kv->kbase, 0, sizeof(vcpu->kv->kbase));
+		vcpu->kv->kt_leaf = NULL;
+	}
 }
 
 /*
@@ -756,6 +1045,7 @@ void bt86_kview_release(struct bt86_vcpu *vcpu)
 	}
 	atomic64_sub(kv->npages, &bt86_stats.pinned_pages);
 	__free_page(kv->scratch);
+	__free_page(kv->kt_old);
 	kvfree(kv->pages);
 	kfree(kv);
 	vcpu->kv = NULL;

@@ -16,6 +16,7 @@
 #include <asm/irq_vectors.h>
 #include <asm/trapnr.h>
 #include <asm/fpu/api.h>
+#include <asm/debugreg.h>
 #include "bt86.h"
 
 /* Descriptor bits (SDM vol. 3 §3.4.5, §7.2.3, §6.14.1). */
@@ -372,6 +373,12 @@ static void bt86_switch(struct bt86_vcpu *vcpu)
 		bt86_fpu_exit(vcpu);
 	vec = w->exit_vector;
 	/*
+	 * The CPU never clears DR6: drop the guest's single-step status (BS,
+	 * DR6 bit 14) so Linux's next #DB does not take it for its own.
+	 */
+	if (vec == X86_TRAP_DB)
+		set_debugreg(DR6_RESERVED, 6);
+	/*
 	 * Vectors 32..255 only arrive from hardware (a guest int $n meets a
 	 * DPL-0 gate).  0x80 is Linux's int $0x80 system call gate, never an
 	 * interrupt: it is not called with a kernel frame whatever happens.
@@ -586,7 +593,11 @@ static long bt86_run_loop(struct bt86_vcpu *vcpu)
 			return r;
 		}
 		bt86_switch(vcpu);
-		r = bt86_handle_exit(vcpu);
+		/* The #DB that ends a kernel single-step of a page-table write. */
+		if (bt86_ktrace_step_done(vcpu))
+			r = 0;
+		else
+			r = bt86_handle_exit(vcpu);
 		/* A view fault is filled here, with the slots held still. */
 		if (r == BT86_EXIT_HOSTMAP && vcpu->kv) {
 			switch (bt86_kview_fault(vcpu)) {
@@ -638,6 +649,10 @@ long bt86_vcpu_run(struct bt86_vcpu *vcpu)
 		memcpy(vcpu->fx, run->fx, sizeof(run->fx));
 
 	r = bt86_run_loop(vcpu);
+	/* A page-table write still being stepped ends before user space sees anything. */
+	bt86_ktrace_abort(vcpu);
+	/* TF is never the guest's to keep: the kernel's steps, or the guest's own popf. */
+	vcpu->w->guest_rflags &= ~X86_EFLAGS_TF;
 
 	if (vcpu->hm_mm)
 		memcpy(run->fx, vcpu->fx, sizeof(run->fx));
@@ -678,7 +693,7 @@ int bt86_vcpu_get_regs(struct bt86_vcpu *vcpu, struct bt86_regs *regs)
 	regs->r14 = g[BT86_GPR_R14];
 	regs->r15 = g[BT86_GPR_R15];
 	regs->rip = vcpu->w->guest_rip;
-	regs->rflags = vcpu->w->guest_rflags;
+	regs->rflags = vcpu->w->guest_rflags & ~X86_EFLAGS_TF;	/* RFLAGS bit 8 */
 	regs->mode = vcpu->w->guest_cs == __USER_CS ? BT86_MODE_LONG64 :
 						       BT86_MODE_COMPAT32;
 	return 0;

@@ -66,6 +66,9 @@ extern const unsigned char h64_sse_store[], h64_sse_store_end[];
 extern const unsigned char h64_touch[], h64_touch_end[];
 extern const unsigned char h64_int3_loop[], h64_int3_loop_end[];
 extern const unsigned char h64_spin[], h64_spin_end[];
+extern const unsigned char h64_store32_load[], h64_store32_load_end[];
+extern const unsigned char h64_pte_loop[], h64_pte_loop_end[];
+extern const unsigned char h64_tf[], h64_tf_end[];
 
 struct vm {
 	int dev, vm, vcpu;
@@ -2812,6 +2815,326 @@ out:
 	return r;
 }
 
+/* ---- ktraces: page-table writes completed in ring 0 ---------------------- */
+
+/* The 4 MiB page at PDE 1 maps gpa 0.. at linear 0x400000..: page tables included. */
+#define KT_LIN(gpa)	(0x400000u + (gpa))
+#define RFLAGS_TF	0x100ull	/* RFLAGS bit 8 */
+
+static void kv_set_kwrite(struct kv *k, uint32_t gpa, bool on)
+{
+	uint32_t f = gpa >> 12;
+
+	if (on)
+		k->kf->kwrite[f >> 3] |= 1u << (f & 7);
+	else
+		k->kf->kwrite[f >> 3] &= ~(1u << (f & 7));
+}
+
+static int kt_no_tf(struct kv *k, const char *when)
+{
+	if (k->h.v.run->regs.rflags & RFLAGS_TF)
+		return fail("%s: TF visible in run->regs.rflags %#llx", when,
+			    (unsigned long long)k->h.v.run->regs.rflags);
+	return 0;
+}
+
+/* movl val -> (addr), then movq (load) -> rax: expect the int3 and rax == want. */
+static int kt_store(struct kv *k, uint64_t addr, uint32_t val, uint64_t load,
+		    uint64_t want)
+{
+	hm_load(&k->h, h64_store32_load, h64_store32_load_end, addr, load, val, 0);
+	if (hm_int3(&k->h, h64_store32_load, h64_store32_load_end))
+		return fail("store %#x to %#llx: %s", val, (unsigned long long)addr,
+			    strdup(why));
+	if (kt_no_tf(k, "after a kernel-handled write"))
+		return -1;
+	if (k->h.v.run->regs.rax != want)
+		return fail("load %#llx after the write gave %#llx, want %#llx",
+			    (unsigned long long)load,
+			    (unsigned long long)k->h.v.run->regs.rax,
+			    (unsigned long long)want);
+	return 0;
+}
+
+/* Log entries with BT86_KVLOG_UNMAPPED from index from on. */
+static int kt_unmapped(struct kv *k, uint32_t from)
+{
+	int n = 0;
+
+	for (; from != k->kf->log_head; from++)
+		if (k->kf->log[from % BT86_KV_LOG].flags & BT86_KVLOG_UNMAPPED)
+			n++;
+	return n;
+}
+
+static int kt_counts(struct kv *k, uint64_t writes, uint64_t texits,
+		     uint64_t exits, const char *when)
+{
+	if (k->kf->ktrace_writes != writes || k->kf->ktrace_exits != texits ||
+	    k->kf->kfill_exits != exits)
+		return fail("%s: ktrace_writes %llu ktrace_exits %llu kfill_exits %llu, want %llu %llu %llu",
+			    when, (unsigned long long)k->kf->ktrace_writes,
+			    (unsigned long long)k->kf->ktrace_exits,
+			    (unsigned long long)k->kf->kfill_exits,
+			    (unsigned long long)writes, (unsigned long long)texits,
+			    (unsigned long long)exits);
+	return 0;
+}
+
+/* A write to a traced, kwrite page table: stepped in the kernel, derived entries zapped. */
+static int t_kt_write(void)
+{
+	struct kv k;
+	uint64_t b, u, pte, w, te, e, fills;
+	uint32_t head, newpte, cur;
+	int r = -1;
+
+	if (kv_open(&k))
+		goto out;
+	b = k.base[0];
+	u = k.base[1];
+	pte = KT_LIN(KV_PT0) + 1 * 4;		/* the PTE of linear 0x1000 */
+	kv_set_kwrite(&k, KV_PT0, true);
+	/* Both paging views map lin 0x1000; the kernel view maps the page table read-only. */
+	if (kv_read(&k, b + 0x1000, 0x1111000000000000ull) ||
+	    kv_read(&k, u + 0x1000, 0x1111000000000000ull) ||
+	    kv_read(&k, k.base[2] + KV_RW, 0x1111000000000000ull) ||
+	    kv_read(&k, b + pte, *(uint64_t *)kv_entry(&k, KV_PT0 + 4)))
+		goto out;
+	w = k.kf->ktrace_writes;
+	te = k.kf->ktrace_exits;
+	e = k.kf->kfill_exits;
+	head = k.kf->log_head;
+	newpte = KV_NBR | G_P | G_RW | G_US;
+	/* Lin 0x1000 now maps KV_NBR: the load after the write must see its data. */
+	if (kt_store(&k, b + pte, newpte, b + 0x1000, 0x7777000000000000ull) ||
+	    kt_counts(&k, w + 1, te, e, "a changed PTE"))
+		goto out;
+	if ((*kv_entry(&k, KV_PT0 + 4) & ~G_A) != newpte) {
+		fail("guest PTE %#x, want %#x", *kv_entry(&k, KV_PT0 + 4), newpte);
+		goto out;
+	}
+	if (kv_find_log(&k, head, 0, 0x1000, KV_PT0, BT86_KVLOG_UNMAPPED) ||
+	    kv_find_log(&k, head, 1, 0x1000, KV_PT0, BT86_KVLOG_UNMAPPED) ||
+	    kv_find_log(&k, head, 0, 0x1000, KV_NBR, 0))
+		goto out;
+	if (kt_unmapped(&k, head) != 2) {
+		fail("%d UNMAPPED log entries, want 2 (views 0 and 1)", kt_unmapped(&k, head));
+		goto out;
+	}
+	/* The guest's MMU sets D in the leaf it wrote through (the 4 MiB PDE). */
+	if (!(*kv_entry(&k, KV_PD + 4) & G_D)) {
+		fail("PDE %#x: no D after a write through it", *kv_entry(&k, KV_PD + 4));
+		goto out;
+	}
+	/* The user view refills from the new PTE too; the flat view kept its leaf. */
+	fills = k.kf->kfills;
+	if (kv_read(&k, u + 0x1000, 0x7777000000000000ull) || k.kf->kfills == fills) {
+		fail("user view after the write: %s", k.kf->kfills == fills ?
+		     "not refilled" : strdup(why));
+		goto out;
+	}
+	fills = k.kf->kfills;
+	if (kv_read(&k, k.base[2] + KV_RW, 0x1111000000000000ull) || k.kf->kfills != fills) {
+		fail("flat view touched by a page-table write");
+		goto out;
+	}
+
+	/* The same value again: completed in the kernel, nothing zapped or refilled. */
+	head = k.kf->log_head;
+	cur = *kv_entry(&k, KV_PT0 + 4);
+	fills = k.kf->kfills;
+	if (kt_store(&k, b + pte, cur, b + 0x1000, 0x7777000000000000ull) ||
+	    kt_counts(&k, w + 2, te, e, "the same PTE value"))
+		goto out;
+	if (kt_unmapped(&k, head) || k.kf->kfills != fills) {
+		fail("same value: %d UNMAPPED entries, %llu fills, want none",
+		     kt_unmapped(&k, head), (unsigned long long)(k.kf->kfills - fills));
+		goto out;
+	}
+	/* The page table's own leaf is read-only again: a guest write still goes through the kernel. */
+	if (kt_store(&k, b + pte, KV_RW | G_P | G_RW | G_US, b + 0x1000,
+		     0x1111000000000000ull) ||
+	    kt_counts(&k, w + 3, te, e, "writing the old PTE back"))
+		goto out;
+	if (k.h.v.run->host_fill_failures) {
+		fail("%llu host-mirror failures", (unsigned long long)k.h.v.run->host_fill_failures);
+		goto out;
+	}
+	r = 0;
+out:
+	kv_close(&k);
+	return r;
+}
+
+/* What stays with user space, a step cut short by an exit, TF, #DB. */
+static int t_kt_exits(void)
+{
+	struct kv k;
+	uint64_t b, u, w, te, e;
+	uint32_t before, head;
+	int r = -1;
+
+	if (kv_open(&k))
+		goto out;
+	b = k.base[0];
+	u = k.base[1];
+	/* Lin 0x7000: the page table at KV_PT0 again, read-only for the guest. */
+	*kv_entry(&k, KV_PT0 + 7 * 4) = KV_PT0 | G_P | G_US;
+	if (kv_read(&k, b + KT_LIN(KV_PT0), *(uint64_t *)kv_entry(&k, KV_PT0)) ||
+	    kv_read(&k, b + 0x5000, 0x4444000000000000ull) ||
+	    kv_read(&k, b + 0x7000, *(uint64_t *)kv_entry(&k, KV_PT0)) ||
+	    kv_read(&k, u + 0x7000, *(uint64_t *)kv_entry(&k, KV_PT0)))
+		goto out;
+	w = k.kf->ktrace_writes;
+	te = k.kf->ktrace_exits;
+	e = k.kf->kfill_exits;
+	before = *kv_entry(&k, KV_PT0 + 0x40 * 4);
+
+	/* kwrite clear on the page table: user space's, as before. */
+	if (kv_fault(&k, b + KT_LIN(KV_PT0) + 0x40 * 4, true, 3) ||
+	    kt_counts(&k, w, te + 1, e + 1, "kwrite clear") ||
+	    kt_no_tf(&k, "trace exit"))
+		goto out;
+	kv_set_kwrite(&k, KV_PT0, true);
+	/* A traced frame that is not a page table (code): no kwrite, user space's. */
+	if (kv_fault(&k, b + 0x5000, true, 3) ||
+	    kt_counts(&k, w, te + 2, e + 2, "a traced code page"))
+		goto out;
+	/* The guest's tables forbid the write (read-only PTE, WP=1): a #PF for the guest. */
+	if (kv_fault(&k, b + 0x7000, true, 3) ||
+	    kv_fault(&k, u + 0x7000, true, 3) ||
+	    kt_counts(&k, w, te + 2, e + 4, "a write the guest forbids"))
+		goto out;
+	/* Fewer than 64 free log entries: user space's. */
+	k.kf->log_tail = k.kf->log_head - (BT86_KV_LOG - 63);
+	if (kv_fault(&k, b + KT_LIN(KV_PT0) + 0x40 * 4, true, 3) ||
+	    kt_counts(&k, w, te + 3, e + 5, "log nearly full"))
+		goto out;
+	k.kf->log_tail = k.kf->log_head;
+	if (*kv_entry(&k, KV_PT0 + 0x40 * 4) != before) {
+		fail("PTE 0x40 changed to %#x by writes that exited", *kv_entry(&k, KV_PT0 + 0x40 * 4));
+		goto out;
+	}
+
+	/* Writes that went to user space set no A/D: the guest did not write. */
+	if (*kv_entry(&k, KV_PD + 4) & G_D) {
+		fail("PDE %#x: D set by writes that exited", *kv_entry(&k, KV_PD + 4));
+		goto out;
+	}
+
+	/*
+	 * A write across into the next page (KV_PT2: traced, kwrite clear,
+	 * mapped read-only by the prefetch): the step (D set: it began) meets a
+	 * trace exit for user space and ends without the write, TF gone.  Then
+	 * that page untraced: the step fills it writable and completes.
+	 */
+	hm_load(&k.h, h64_store32_load, h64_store32_load_end,
+		b + KT_LIN(KV_PT0) + 0xffe, b + 0x1000, 0x00a0ccdd, 0);
+	if (hm_pf(&k.h, b + KT_LIN(KV_PT2), 3) ||
+	    kt_no_tf(&k, "an exit while stepping") ||
+	    kt_counts(&k, w, te + 4, e + 6, "an exit while stepping"))
+		goto out;
+	if (!(*kv_entry(&k, KV_PD + 4) & G_D)) {
+		fail("PDE %#x: no D, the step never began", *kv_entry(&k, KV_PD + 4));
+		goto out;
+	}
+	if (*kv_entry(&k, KV_PT0 + 0xffc) || *kv_entry(&k, KV_PT2)) {
+		fail("a write that faulted changed %#x %#x", *kv_entry(&k, KV_PT0 + 0xffc),
+		     *kv_entry(&k, KV_PT2));
+		goto out;
+	}
+	kv_set_traced(&k, KV_PT2, false);
+	head = k.kf->log_head;
+	if (hm_int3(&k.h, h64_store32_load, h64_store32_load_end) ||
+	    kt_no_tf(&k, "after a step with a fill") ||
+	    kt_counts(&k, w + 1, te + 4, e + 6, "a step with a fill"))
+		goto out;
+	if (*kv_entry(&k, KV_PT0 + 0xffc) != 0xccdd0000 || *kv_entry(&k, KV_PT2) != 0xa0) {
+		fail("cross-page write left %#x %#x, want 0xccdd0000 0xa0",
+		     *kv_entry(&k, KV_PT0 + 0xffc), *kv_entry(&k, KV_PT2));
+		goto out;
+	}
+	if (kv_find_log(&k, head, 0, KT_LIN(KV_PT2), KV_PT2, BT86_KVLOG_WRITABLE))
+		goto out;
+
+	/* The guest's own TF: an ordinary #DB exit (trap: rip past the nop), TF not kept. */
+	hm_load(&k.h, h64_tf, h64_tf_end, 0, 0, 0, 0);
+	if (vm_run(&k.h.v))
+		goto out;
+	if (k.h.v.run->exit_reason != BT86_EXIT_EXCEPTION || k.h.v.run->ex.vector != 1 ||
+	    k.h.v.run->ex.rip != (uintptr_t)k.h.code + (h64_tf_end - h64_tf) - 1) {
+		fail("guest TF: exit %u vector %u rip %#llx, want #DB at the int3",
+		     k.h.v.run->exit_reason, k.h.v.run->ex.vector,
+		     (unsigned long long)k.h.v.run->ex.rip);
+		goto out;
+	}
+	if (kt_no_tf(&k, "a #DB exit") || hm_int3(&k.h, h64_tf, h64_tf_end) ||
+	    kt_counts(&k, w + 1, te + 4, e + 6, "the guest's #DB"))
+		goto out;
+	r = 0;
+out:
+	kv_close(&k);
+	return r;
+}
+
+/* A kernel-handled trace write vs. a plain round trip. */
+static int t_kt_timing(void)
+{
+	const int trips = 2000, writes = 2000;
+	struct kv k;
+	double t0, plain, kt;
+	uint64_t w, e;
+	uint32_t head;
+	int i, r = -1;
+
+	if (kv_open(&k))
+		goto out;
+	kv_set_kwrite(&k, KV_PT0, true);
+	if (kv_read(&k, k.base[0] + KT_LIN(KV_PT0), *(uint64_t *)kv_entry(&k, KV_PT0)))
+		goto out;
+	hm_load(&k.h, h64_int3_loop, h64_int3_loop_end, 0, 0, 0, 0);
+	if (hm_int3(&k.h, h64_int3_loop, h64_int3_loop + 1))
+		goto out;
+	t0 = now();
+	for (i = 0; i < trips; i++)
+		if (vm_run(&k.h.v) || k.h.v.run->ex.vector != 3)
+			goto out;
+	plain = (now() - t0) * 1e9 / trips;
+
+	/* The PTE of linear 0x100000 (mapped in no view), bit 12 flipping each time. */
+	w = k.kf->ktrace_writes;
+	e = k.kf->kfill_exits;
+	head = k.kf->log_head;
+	hm_load(&k.h, h64_pte_loop, h64_pte_loop_end,
+		k.base[0] + KT_LIN(KV_PT0) + 0x100 * 4, 0, 0x30000, writes);
+	t0 = now();
+	if (hm_int3(&k.h, h64_pte_loop, h64_pte_loop_end))
+		goto out;
+	kt = (now() - t0) * 1e9 / writes;
+	if (k.kf->ktrace_writes - w != (uint64_t)writes || k.kf->kfill_exits != e ||
+	    k.kf->log_head != head) {
+		fail("%llu kernel writes, %llu exits, %u log entries for %d writes",
+		     (unsigned long long)(k.kf->ktrace_writes - w),
+		     (unsigned long long)(k.kf->kfill_exits - e),
+		     k.kf->log_head - head, writes);
+		goto out;
+	}
+	/* The last of an even number of writes carries an odd number of flips. */
+	if (*kv_entry(&k, KV_PT0 + 0x100 * 4) != 0x31000) {
+		fail("PTE %#x after %d writes, want 0x31000", *kv_entry(&k, KV_PT0 + 0x100 * 4),
+		     writes);
+		goto out;
+	}
+	printf("INFO ktrace write (kernel-handled page-table write: #PF exit, walk, copy, step, #DB exit, compare, zap, re-entry): %.0f ns; plain RUN round trip (int3 exit): %.0f ns\n",
+	       kt, plain);
+	r = 0;
+out:
+	kv_close(&k);
+	return r;
+}
+
 static int t_no_leaks(void)
 {
 	return expect_clean("at the end");
@@ -2857,6 +3180,9 @@ static const struct {
 	{ "kviews-apart-from-hostmap", t_kv_apart, false },
 	{ "kviews-api-validation", t_kv_api, false },
 	{ "kviews-fill-timing", t_kv_timing, false },
+	{ "ktraces-pt-write", t_kt_write, false },
+	{ "ktraces-exits-tf-db", t_kt_exits, false },
+	{ "ktraces-timing", t_kt_timing, false },
 	{ "no-leaks", t_no_leaks, false },
 };
 

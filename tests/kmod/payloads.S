@@ -231,4 +231,30 @@ h64_spin:
 1:	jmp	1b
 h64_spin_end:
 
+/* ktraces: a 32-bit page-table write, then a load through the view. */
+	.globl	h64_store32_load, h64_store32_load_end
+h64_store32_load:
+	movl	%edx, (%rdi)
+	movq	(%rsi), %rax
+	int3
+h64_store32_load_end:
+
+	.globl	h64_pte_loop, h64_pte_loop_end
+h64_pte_loop:				/* %rcx writes to (%rdi), alternating %edx bit 12 */
+1:	movl	%edx, (%rdi)
+	xorl	$0x1000, %edx
+	decq	%rcx
+	jnz	1b
+	int3
+h64_pte_loop_end:
+
+	.globl	h64_tf, h64_tf_end
+h64_tf:					/* the guest's own TF: #DB after the nop */
+	pushfq
+	orq	$0x100, (%rsp)
+	popfq
+	nop
+	int3
+h64_tf_end:
+
 	.section .note.GNU-stack, "", @progbits
