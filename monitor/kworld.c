@@ -412,6 +412,8 @@ static int vector_signal(uint32_t vector)
 		return SIGSEGV;
 	case EXC_AC:
 		return SIGBUS;
+	case EXC_DB:
+		return SIGTRAP;
 	default:
 		return 0;
 	}

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <ucontext.h>
+#include <unistd.h>
 #include <x86intrin.h>
 
 #include "monitor/vcpu.h"
@@ -121,6 +122,8 @@ int uw_host_fault(struct vcpu *v, int sig, uint8_t *addr, uint64_t err, long lon
 	if (!v || !in_tc(v, rip) || !(b = tc_find_block(&v->tc, rip)))
 		return UW_FAULT_FOREIGN;
 	v->fault = VF_OTHER;
+	v->fault_sig = sig;
+	v->fault_host_rip = rip;
 	if (sig == SIGSEGV && addr >= v->ctl_pages && addr < v->ctl_pages + 4096) {
 		/* A backward edge's probe: the branch is done, resume at its target. */
 		uint64_t off = rip - (uint64_t)(uintptr_t)v->tc.rx;
@@ -193,10 +196,19 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
 	case UW_FAULT_EXIT:
 		g[REG_RIP] = (greg_t)(uintptr_t)tc_fault_exit;
 		return;
-	default:
-		/* A fault in the VMM itself: a bug.  Die with the default action. */
+	default: {
+		/* A fault in the VMM itself: a bug.  Say where, die with the default action. */
+		char msg[160];
+		int n = snprintf(msg, sizeof(msg), "bt86: internal error: signal %d at host rip "
+				 "%#llx (tc_enter%+lld, address %p)\n", sig,
+				 (unsigned long long)g[REG_RIP],
+				 (long long)(g[REG_RIP] - (greg_t)(uintptr_t)tc_enter), si->si_addr);
+
+		if (n > 0 && write(STDERR_FILENO, msg, (size_t)n) < 0)
+			n = 0;
 		signal(sig, SIG_DFL);
 		return;
+	}
 	}
 }
 
@@ -238,7 +250,8 @@ static int install_signals(struct engine *e)
 	sigemptyset(&sa.sa_mask);
 	sigaddset(&sa.sa_mask, SIGALRM);
 	if (sigaction(SIGSEGV, &sa, NULL) < 0 || sigaction(SIGFPE, &sa, NULL) < 0 ||
-	    sigaction(SIGILL, &sa, NULL) < 0 || sigaction(SIGBUS, &sa, NULL) < 0)
+	    sigaction(SIGILL, &sa, NULL) < 0 || sigaction(SIGBUS, &sa, NULL) < 0 ||
+	    sigaction(SIGTRAP, &sa, NULL) < 0)
 		return -1;
 	return htimer_create(&e->timer, on_timer, SA_ONSTACK | SA_RESTART);
 }
@@ -473,7 +486,8 @@ static int handle_fault(struct vcpu *v, struct vm_exit *x)
 	default:
 		x->kind = VMEXIT_ERROR;
 		snprintf(x->error, sizeof(x->error), "unexpected host fault in translated code "
-			 "at guest eip 0x%08x", v->eip);
+			 "at guest eip 0x%08x (signal %d at TC offset %#llx)", v->eip, v->fault_sig,
+			 (unsigned long long)(v->fault_host_rip - (uint64_t)(uintptr_t)v->tc.rx));
 		return 1;
 	}
 }

@@ -365,9 +365,14 @@ static void ptuser_add(struct smmu *m, uint32_t pt, struct smmu_space *s, uint32
 
 	if (!fr)
 		return;
-	for (uint32_t u = fr->ptusers; u; u = m->ptu[u].next)
-		if (m->ptu[u].space == idx && m->ptu[u].pde == pde && m->ptu[u].gen == s->gen)
+	for (uint32_t u = fr->ptusers; u; u = m->ptu[u].next) {
+		if (m->ptu[u].space == idx && m->ptu[u].pde == pde && m->ptu[u].gen == s->gen) {
+			/* Known already; a page-directory write may have withdrawn it. */
+			if (m->kptu)
+				m->kptu[idx][pde] = pt & PTE_FRAME;
 			return;
+		}
+	}
 	if (m->nptu == m->ptu_cap) {
 		smmu_flush(m);
 		return;

@@ -112,6 +112,8 @@ struct vcpu {
 	/* filled by the signal handler */
 	volatile sig_atomic_t poll_armed;
 	enum vcpu_fault fault;
+	int fault_sig;			/* the host signal (or its kworld equivalent) */
+	uint64_t fault_host_rip;
 	uint64_t fault_addr;
 	bool fault_write;
 	bool fault_string;		/* the faulting instruction is a string instruction */
