@@ -322,12 +322,16 @@ static void emit_irqwin_probe(struct xl *x, struct tc_map *m, bool shadow)
 /*
  * pushf at CPL 0: the guest's EFLAGS is the host's arithmetic flags plus
  * the virtual bits.  Composing it clobbers the flags, so they are saved with
- * pushfq first and restored with popfq before the store.
+ * pushfq first and restored with popfq before the store.  The saved copy is
+ * masked first: popfq must never bring back bits translated code does not
+ * own (qemu's TCG has been seen to push junk, TF among it, after cmpxchg8b).
  */
 static int xl_pushf(struct xl *x)
 {
 	static const uint8_t seq1[] = {
 		0x9c,					/* pushfq */
+		0x81, 0x24, 0x24,			/* and dword [rsp], imm32 */
+		0xd7, 0x0e, 0x00, 0x00,			/* 0x0ed7: CF PF AF ZF SF DF OF, bit 1, IF */
 		0x4c, 0x8b, 0x1c, 0x24,			/* mov r11, [rsp] */
 		0x41, 0x81, 0xe3,			/* and r11d, imm32 */
 	};

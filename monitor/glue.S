@@ -28,6 +28,7 @@
 	.set	BTC_FX_GUEST,	0x60
 	.set	BTC_FX_HOST,	0x260
 	.set	BTC_FPU_LOADED,	0x461
+	.set	BTC_ENTER_FLAGS, 0x0ed7		/* CF PF AF ZF SF DF OF, bit 1, IF */
 
 	.text
 	.globl	tc_enter
@@ -45,7 +46,15 @@ tc_enter:
 	mov	%rsi, %r11
 	mov	BTC_VIEW(%r13), %r15
 	movb	$0, BTC_FPU_LOADED(%r13)
-	pushq	BTC_HFLAGS(%r13)
+	/*
+	 * Only the flags translated code keeps in RFLAGS go in.  hflags comes
+	 * from pushfq at the last exit, and qemu's TCG (7.2) has been seen to
+	 * push junk in bits RFLAGS does not have after cmpxchg8b, TF among
+	 * them: popfq would then single-step the next instruction.
+	 */
+	mov	BTC_HFLAGS(%r13), %rax
+	and	$BTC_ENTER_FLAGS, %eax
+	push	%rax
 	popfq
 	mov	BTC_GPR+0(%r13), %eax
 	mov	BTC_GPR+4(%r13), %ecx
