@@ -446,19 +446,20 @@ int kw_enter(struct kworld *kw, struct vcpu *v, void *code, struct vm_exit *x)
 		run->regs = *w;
 		run->regs_dirty = 1;
 		for (;;) {
-			int r;
+			int r, err;
 
 			kw->runs++;
 			if (kw->kf)
 				kv_prepare(kw);
 			r = ioctl(kw->vcpu, BT86_RUN, 0);
+			err = errno;
 			if (kw->kf)
 				kv_replay(kw);
 			if (r == 0)
 				break;
-			if (errno != EINTR) {
-				bt86_error("bt-kmod: BT86_RUN: %s", strerror(errno));
-				return fail_exit(x, "BT86_RUN failed, errno", (unsigned long long)errno,
+			if (err != EINTR) {
+				bt86_error("bt-kmod: BT86_RUN: %s", strerror(err));
+				return fail_exit(x, "BT86_RUN failed, errno", (unsigned long long)err,
 						 run->regs.rip);
 			}
 			/* A host signal: its handler ran (the poll page may be armed now). */
