@@ -8,12 +8,20 @@
  * kw_enter() asks bt86.ko (BT86_RUN) to world-switch into its ring-0
  * monitor and iretq to the block at ring 3 on the monitor's page tables.
  * Those tables mirror this process's address space lazily (bt86.ko's
- * "hostmap", docs/KWORLD.md): the TC, the bt_cpu, the control pages and
- * the shadow views appear at the same addresses as here, kept coherent with
- * this process's mappings by an MMU notifier.  So the shadow MMU keeps
- * working by mmap/mprotect on its views, and a view page this process has
- * mapped becomes a real page-table entry of the monitor on first touch,
- * filled by bt86.ko without coming back here.
+ * "hostmap", docs/KWORLD.md): the TC, the bt_cpu, the control pages and the
+ * stack appear at the same addresses as here, kept coherent with this
+ * process's mappings by an MMU notifier.
+ *
+ * The shadow views are the monitor's own page tables ("kviews"): the
+ * shadow MMU changes them through operations queued in a shared area and
+ * applied at the next entry, and bt86.ko fills hidden faults in them
+ * itself, walking the guest's page tables, wherever the shadow MMU has
+ * published that it traces the page table involved; it also completes
+ * writes to page tables that only the shadow MMU's page-table traces
+ * protect.  What it did comes back in a log that kv_replay() books into the
+ * shadow MMU after every return, before anything looks at it.  With an
+ * older module, or BT86_KVIEWS=0, the views stay mmap()ed here and reach
+ * the monitor through the mirror.
  *
  * A trap in the monitor world returns from BT86_RUN with the guest
  * registers in the run page; kw_enter() turns it into what a host signal
