@@ -113,7 +113,7 @@ struct bt86_kv {
 	struct page *scratch;		/* SINK target */
 	u64 kbase[BT86_KV_MAX_VIEWS];	/* base view i's leaves are at (0: none) */
 
-	/* ktraces: the one page-table write being single-stepped. */
+	/* ktraces (ktrace.c): the one page-table write being single-stepped. */
 	struct page *kt_old;		/* the frame's contents before the step */
 	u64 *kt_leaf;			/* the leaf opened for it; NULL: tables rebuilt */
 	u64 kt_pte;			/* that leaf's read-only value */
@@ -205,8 +205,53 @@ long bt86_kviews_sync(struct bt86_vcpu *vcpu, unsigned long arg);
 int bt86_kview_run_ops(struct bt86_vcpu *vcpu);
 int bt86_kview_fault(struct bt86_vcpu *vcpu);
 void bt86_kview_tables_reset(struct bt86_vcpu *vcpu);
+void bt86_kview_release(struct bt86_vcpu *vcpu);
+
+/* kview.c, shared with ktrace.c: guest walks, view leaves, the fill log. */
+
+/* Guest (32-bit, non-PAE) paging entry bits (SDM vol. 3 §4.3). */
+#define BT86_G_P		0x001u		/* present */
+#define BT86_G_RW		0x002u		/* writable */
+#define BT86_G_US		0x004u		/* user */
+#define BT86_G_A		0x020u		/* accessed */
+#define BT86_G_D		0x040u		/* dirty */
+#define BT86_G_PS		0x080u		/* PDE: 4 MiB page (with CR4.PSE) */
+#define BT86_G_FRAME		0xfffff000u	/* 4 KiB frame / table address */
+#define BT86_G_FRAME_4M		0xffc00000u	/* 4 MiB frame, bits 31:22 */
+
+/* Guest RAM as the views see it: slot 0 at gpa 0, clipped to ram_frames. */
+struct bt86_kv_ram {
+	struct page **pages;
+	u64 bytes;
+};
+
+/* What one walk decided. */
+struct bt86_kv_walk {
+	u32 pde, pte;		/* pte == pde for a 4 MiB page */
+	u64 pde_gpa, pte_gpa;
+	u64 frame;
+	bool large;
+	bool wallow;		/* this view kind may write the page */
+};
+
+bool bt86_kv_ram(struct bt86_vcpu *vcpu, struct bt86_kv_ram *ram);
+bool bt86_kv_traced(struct bt86_kfill *kf, u64 gpa);
+u32 bt86_kv_set_bits(struct bt86_kv_ram *ram, u64 gpa, u32 e, u32 bits);
+bool bt86_kv_walk_guest(struct bt86_kfill *kf, struct bt86_kv_ram *ram,
+			const struct bt86_kview *v, u32 kflags, u32 lin,
+			bool write, struct bt86_kv_walk *gw);
+u64 *bt86_kv_lookup(struct bt86_vcpu *vcpu, unsigned long va);
+bool bt86_kv_zap_page(struct bt86_vcpu *vcpu, u64 base, u32 lin);
+bool bt86_kv_log_room(struct bt86_kfill *kf);
+void bt86_kv_log(struct bt86_kfill *kf, u32 view, u32 lin, u32 gpa, u32 flags);
+
+/* ktrace.c */
+#define BT86_KT_NONE		0	/* bt86_ktrace_begin: not a trace write, the fill decides */
+#define BT86_KT_STEP		1	/* stepping it: re-enter */
+#define BT86_KT_EXIT		2	/* a trace write for user space */
+int bt86_ktrace_begin(struct bt86_vcpu *vcpu, const struct bt86_kview *v,
+		      u32 lin);
 bool bt86_ktrace_step_done(struct bt86_vcpu *vcpu);
 void bt86_ktrace_abort(struct bt86_vcpu *vcpu);
-void bt86_kview_release(struct bt86_vcpu *vcpu);
 
 #endif /* BT86_H */
