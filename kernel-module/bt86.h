@@ -170,6 +170,8 @@ extern const char bt86_monitor_text_start[], bt86_monitor_text_end[];
 extern const char bt86_vectors[], bt86_nmi_stub[];
 
 /* world.c */
+void bt86_pt_for_each_leaf(u64 *root, unsigned long start, unsigned long end,
+			   void (*leaf)(u64 *ep, void *arg), void *arg);
 int bt86_world_init(void);
 int bt86_vcpu_world_alloc(struct bt86_vcpu *vcpu);
 void bt86_vcpu_world_free(struct bt86_vcpu *vcpu);

@@ -126,41 +126,18 @@ void bt86_hostmap_drop_leaf(u64 *ptep)
  * left alone: they belong to kview.c, hold no page reference, and a view's
  * PROT_NONE reservation in the process says nothing about them.
  */
-static void bt86_zap_leaf(u64 *ptep)
+static void bt86_zap_leaf(u64 *ptep, void *unused)
 {
 	if (READ_ONCE(*ptep) & BT86_PTE_VIEW)
 		return;
 	bt86_hostmap_drop_leaf(ptep);
 }
 
-/* Zap the mirrored leaves of [start, end) below the table pt of the given level. */
-static void bt86_zap_table(u64 *pt, int level, unsigned long start,
-			   unsigned long end)
-{
-	unsigned int shift = PAGE_SHIFT + 9 * (level - 1);
-	unsigned long va, next;
-
-	for (va = start; va < end; va = next) {
-		u64 *ep = &pt[(va >> shift) & 511];
-		u64 e = READ_ONCE(*ep);
-
-		next = min((va | ((1UL << shift) - 1)) + 1, end);
-		if (!(e & BT86_PTE_P))
-			continue;
-		if (level == 1)
-			bt86_zap_leaf(ep);
-		else
-			bt86_zap_table(__va(__sme_clr(e) & BT86_PTE_ADDR),
-				       level - 1, va, next);
-	}
-}
-
 static void bt86_zap_range(u64 *root, unsigned long start, unsigned long end)
 {
 	start = max_t(unsigned long, start, BT86_HOSTMAP_START);
 	end = min_t(unsigned long, end, TASK_SIZE_MAX);
-	if (root && start < end)
-		bt86_zap_table(root, bt86_levels, start, end);
+	bt86_pt_for_each_leaf(root, start, end, bt86_zap_leaf, NULL);
 }
 
 /* Every mirrored leaf of the tables at root; pt_lock held. */
@@ -380,7 +357,7 @@ bool bt86_hostmap_fill(struct bt86_vcpu *vcpu)
 		return true;
 	}
 	/* e.g. a read-only leaf a write now upgrades; a kview leaf is just replaced */
-	bt86_zap_leaf(ptep);
+	bt86_zap_leaf(ptep, NULL);
 	WRITE_ONCE(*ptep, pte);
 	atomic64_inc(&bt86_stats.hostmap_pages);
 	spin_unlock(&vcpu->pt_lock);

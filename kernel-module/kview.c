@@ -216,26 +216,9 @@ static void bt86_kv_leaf(u64 *ep, int how)
 		WRITE_ONCE(*ep, e & ~BT86_PTE_RW);
 }
 
-/* Every leaf of [start, end) below table pt of the given level; absent levels are skipped. */
-static void bt86_kv_walk(u64 *pt, int level, unsigned long start,
-			 unsigned long end, int how)
+static void bt86_kv_leaf_cb(u64 *ep, void *how)
 {
-	unsigned int shift = PAGE_SHIFT + 9 * (level - 1);
-	unsigned long va, next;
-
-	for (va = start; va < end; va = next) {
-		u64 *ep = &pt[(va >> shift) & 511];
-		u64 e = READ_ONCE(*ep);
-
-		next = min((va | ((1UL << shift) - 1)) + 1, end);
-		if (!(e & BT86_PTE_P))
-			continue;
-		if (level == 1)
-			bt86_kv_leaf(ep, how);
-		else
-			bt86_kv_walk(__va(__sme_clr(e) & BT86_PTE_ADDR), level - 1,
-				     va, next, how);
-	}
+	bt86_kv_leaf(ep, *(int *)how);
 }
 
 /* [start, end) of a view range (>= 4 GiB, user half by construction); pt_lock held. */
@@ -245,7 +228,7 @@ static void bt86_kv_range(struct bt86_vcpu *vcpu, unsigned long start,
 	lockdep_assert_held(&vcpu->pt_lock);
 	if (vcpu->root && start >= BT86_HOSTMAP_START && start < end &&
 	    end <= TASK_SIZE_MAX)
-		bt86_kv_walk(vcpu->root, bt86_levels, start, end, how);
+		bt86_pt_for_each_leaf(vcpu->root, start, end, bt86_kv_leaf_cb, &how);
 }
 
 /* Pages [lin, lin + n) of the view whose leaves are at base, every alias; pt_lock held. */

@@ -108,6 +108,39 @@ static void bt86_pt_free(u64 *pt, int level)
 	atomic64_dec(&bt86_stats.pt_pages);
 }
 
+static void bt86_pt_walk(u64 *pt, int level, unsigned long start, unsigned long end,
+			 void (*leaf)(u64 *ep, void *arg), void *arg)
+{
+	unsigned int shift = PAGE_SHIFT + 9 * (level - 1);
+	unsigned long va, next;
+
+	for (va = start; va < end; va = next) {
+		u64 *ep = &pt[(va >> shift) & 511];
+		u64 e = READ_ONCE(*ep);
+
+		next = min((va | ((1UL << shift) - 1)) + 1, end);
+		if (!(e & BT86_PTE_P))
+			continue;
+		if (level == 1)
+			leaf(ep, arg);
+		else
+			bt86_pt_walk(__va(__sme_clr(e) & BT86_PTE_ADDR), level - 1, va,
+				     next, leaf, arg);
+	}
+}
+
+/*
+ * Call leaf() on every present leaf of [start, end) in the tables at root;
+ * absent upper levels are skipped, so a 40 GiB range costs what is mapped.
+ * Only reads upper levels, so the mmu notifier may use it under pt_lock.
+ */
+void bt86_pt_for_each_leaf(u64 *root, unsigned long start, unsigned long end,
+			   void (*leaf)(u64 *ep, void *arg), void *arg)
+{
+	if (root && start < end)
+		bt86_pt_walk(root, bt86_levels, start, end, leaf, arg);
+}
+
 /* Map one 4 KiB page va -> pa with leaf flags; tables are allocated on the way. */
 static int bt86_map(u64 *root, unsigned long va, phys_addr_t pa, u64 flags)
 {
