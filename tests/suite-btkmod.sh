@@ -27,28 +27,11 @@ CPUS=("$@")
 
 pass=0
 fail=0
-die() {
-	echo "FAIL harness: $*"
-	echo "$pass passed, $((fail + 1)) failed"
-	exit 1
-}
-
-for tool in qemu-system-x86_64 cpio gzip gcc make ldd; do
-	command -v "$tool" >/dev/null || die "$tool is not installed (run make deps)"
-done
-BUSYBOX=/bin/busybox
-file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
-	die "$BUSYBOX is not a static busybox (install busybox-static)"
-KVER=$(make -s -C kernel-module kver) || die "cannot determine the target kernel"
-KERNEL=/boot/vmlinuz-$KVER
-[ -r "$KERNEL" ] || die "no $KERNEL (install linux-image-amd64)"
-
-mkdir -p "$OUT"
-make -s -C kernel-module >"$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; die "module build failed"; }
+. tests/kmod/harness.sh
+kmod_prepare ldd
 make -s build/bt86 samples paging-samples >>"$OUT/build.log" 2>&1 ||
 	{ tail -n 30 "$OUT/build.log"; die "building bt86 or the samples failed"; }
-gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$OUT/bt86test" tests/kmod/bt86test.c \
-	tests/kmod/payloads.S || die "building tests/kmod/bt86test.c failed"
+kmod_build_bt86test
 
 INITRD=$OUT/initramfs.cpio.gz
 R=$OUT/root
@@ -104,16 +87,7 @@ for cpu in "${CPUS[@]}"; do
 		continue
 	fi
 	grep -E '^(PASS|FAIL|INFO|  [|>s] )' "$log.txt" | sed 's/^/  /'
-	p=$(grep -c '^PASS ' "$log.txt")
-	f=$(grep -c '^FAIL ' "$log.txt")
-	if ! grep -q '^BT86-DONE' "$log.txt"; then
-		echo "FAIL $cpu: the VM did not finish (qemu status $st); last lines:"
-		tail -n 40 "$log.txt" | sed 's/^/  | /'
-		f=$((f + 1))
-	fi
-	echo "  -cpu $cpu: $p passed, $f failed in $(($(date +%s) - start)) s"
-	pass=$((pass + p))
-	fail=$((fail + f))
+	kmod_tally "$log.txt" "$cpu" "$start" "$st"
 done
 
 $BENCH && exit 0

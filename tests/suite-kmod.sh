@@ -13,32 +13,11 @@ CPUS=("$@")
 
 pass=0
 fail=0
-die() {
-	echo "FAIL harness: $*"
-	echo "$pass passed, $((fail + 1)) failed"
-	exit 1
-}
-
-for tool in qemu-system-x86_64 cpio gzip gcc make; do
-	command -v "$tool" >/dev/null || die "$tool is not installed (run make deps)"
-done
-BUSYBOX=/bin/busybox
-file -L "$BUSYBOX" 2>/dev/null | grep -q 'statically linked' ||
-	die "$BUSYBOX is not a static busybox (install busybox-static)"
-
-KVER=$(make -s -C kernel-module kver) || die "cannot determine the target kernel"
-KERNEL=/boot/vmlinuz-$KVER
-[ -r "$KERNEL" ] || die "no $KERNEL (install linux-image-amd64)"
-
-mkdir -p "$OUT"
-make -s -C kernel-module >"$OUT/build.log" 2>&1 || { cat "$OUT/build.log"; die "module build failed"; }
-if grep -E 'warning|error' "$OUT/build.log"; then
-	die "module build has warnings"
-fi
+. tests/kmod/harness.sh
+kmod_prepare
+kmod_build_bt86test
 
 CFLAGS=(-std=gnu11 -O2 -Wall -Wextra -Werror -static)
-gcc "${CFLAGS[@]}" -o "$OUT/bt86test" tests/kmod/bt86test.c tests/kmod/payloads.S ||
-	die "building tests/kmod/bt86test.c failed"
 gcc "${CFLAGS[@]}" -m32 -o "$OUT/compat32" tests/kmod/compat32.c ||
 	die "building the 32-bit tests/kmod/compat32.c failed (gcc-multilib?)"
 
@@ -89,16 +68,7 @@ for cpu in "${CPUS[@]}"; do
 	fi
 	tr -d '\r' <"$log" >"$log.txt"
 	grep -E '^(PASS|FAIL|INFO) ' "$log.txt" | sed 's/^/  /'
-	p=$(grep -c '^PASS ' "$log.txt")
-	f=$(grep -c '^FAIL ' "$log.txt")
-	if ! grep -q '^BT86-DONE' "$log.txt"; then
-		echo "FAIL $cpu: the VM did not finish the tests (qemu status $st); last lines:"
-		tail -n 40 "$log.txt" | sed 's/^/  | /'
-		f=$((f + 1))
-	fi
-	echo "  -cpu $cpu: $p passed, $f failed in $(($(date +%s) - start)) s"
-	pass=$((pass + p))
-	fail=$((fail + f))
+	kmod_tally "$log.txt" "$cpu" "$start" "$st"
 done
 
 echo "$pass passed, $fail failed"
