@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bt/tc.h"
+#include "vmm/cpu.h"
 
 #define TC_HASH_SIZE	(1u << 16)
 
@@ -60,8 +61,12 @@ int tc_create(struct tc *tc, size_t size, uint64_t ram_size, const struct tc_hos
 	tc->npages = (uint32_t)(ram_size >> 12);
 	tc->pages = calloc(tc->npages, sizeof(*tc->pages));
 	tc->ibl_used = calloc(TC_IBL_TRACK, sizeof(*tc->ibl_used));
+	tc->ibl_pages_own = calloc(1, TC_IBL_PAGES_BYTES);
+	tc->ibl_pages = tc->ibl_pages_own;
+	tc->ibl_page_list = calloc(TC_IBL_TRACK, sizeof(*tc->ibl_page_list));
 	tc->host = *host;
-	if (!tc->blocks || !tc->maps || !tc->hash || !tc->pages || !tc->ibl_used)
+	if (!tc->blocks || !tc->maps || !tc->hash || !tc->pages || !tc->ibl_used ||
+	    !tc->ibl_pages_own || !tc->ibl_page_list)
 		return -1;
 	tc_flush(tc);
 	return 0;
@@ -84,6 +89,8 @@ void tc_destroy(struct tc *tc)
 	free(tc->hash);
 	free(tc->pages);
 	free(tc->ibl_used);
+	free(tc->ibl_pages_own);
+	free(tc->ibl_page_list);
 	memset(tc, 0, sizeof(*tc));
 	tc->fd = -1;
 }
@@ -94,6 +101,36 @@ static void ibl_reset(struct tc *tc, int mode)
 
 	for (size_t i = 0; i < TC_IBL_SIZE; i++)
 		tc->ibl[mode][i] = miss;
+}
+
+static void ibl_pages_clear(struct tc *tc)
+{
+	if (tc->nibl_pages > TC_IBL_TRACK) {
+		memset(tc->ibl_pages, 0, TC_IBL_PAGES_BYTES);
+	} else {
+		for (uint32_t i = 0; i < tc->nibl_pages; i++)
+			tc->ibl_pages[tc->ibl_page_list[i] >> 3] = 0;
+	}
+	tc->nibl_pages = 0;
+}
+
+static void ibl_page_mark(struct tc *tc, uint32_t lin)
+{
+	uint32_t page = lin >> 12;
+	uint8_t *byte = &tc->ibl_pages[page >> 3];
+
+	if (*byte & (1u << (page & 7)))
+		return;
+	*byte |= (uint8_t)(1u << (page & 7));
+	if (tc->nibl_pages < TC_IBL_TRACK)
+		tc->ibl_page_list[tc->nibl_pages] = page;
+	tc->nibl_pages++;
+}
+
+void tc_share_ibl_pages(struct tc *tc, uint8_t *bitmap)
+{
+	memcpy(bitmap, tc->ibl_pages, TC_IBL_PAGES_BYTES);
+	tc->ibl_pages = bitmap;
 }
 
 /*
@@ -121,6 +158,7 @@ void tc_flush(struct tc *tc)
 	for (int m = 0; m < tc->nmodes; m++)
 		ibl_reset(tc, m);
 	tc->nibl_used = 0;
+	ibl_pages_clear(tc);
 	if (tc->nblocks || tc->st.blocks)
 		tc->st.flushes++;
 }
@@ -195,8 +233,12 @@ void tc_unhash(struct tc *tc, struct tc_block *b)
 void tc_ibl_insert(struct tc *tc, struct tc_block *b)
 {
 	uint32_t slot = b->eip & (TC_IBL_SIZE - 1);
+	uint32_t lin = b->eip + tc->modes[b->mode].seg_base[S_CS];
 
 	tc->ibl[b->mode][slot] = (uint64_t)(uintptr_t)tc_rx(tc, b->ind_off);
+	/* A block may run onto the next page: a remap of either makes it stale. */
+	ibl_page_mark(tc, lin);
+	ibl_page_mark(tc, lin + b->glen - 1);
 	if (tc->nibl_used < TC_IBL_TRACK)
 		tc->ibl_used[tc->nibl_used] = (uint32_t)b->mode << 16 | slot;
 	tc->nibl_used++;
@@ -214,6 +256,7 @@ void tc_ibl_flush(struct tc *tc)
 			tc->ibl[tc->ibl_used[i] >> 16][tc->ibl_used[i] & 0xffff] = miss;
 	}
 	tc->nibl_used = 0;
+	ibl_pages_clear(tc);
 	tc->st.ibl_flushes++;
 }
 

@@ -528,6 +528,8 @@ static int emu_bound(struct vcpu *v, const struct bt_insn *in)
 
 static int emulate_one(struct vcpu *v, const struct bt_insn *in, struct vm_exit *x)
 {
+	uint32_t lin;
+
 	switch (in->op) {
 	case BT_CLI:
 	case BT_STI:
@@ -590,8 +592,11 @@ static int emulate_one(struct vcpu *v, const struct bt_insn *in, struct vm_exit 
 	case BT_INVLPG:
 		if (!emu_cpl0(v))
 			return EMU_CONTINUE;
-		smmu_invlpg(&v->mmu, emu_lin(v, &in->opnd[0].mem));
-		tc_ibl_flush(&v->tc);
+		lin = emu_lin(v, &in->opnd[0].mem);
+		smmu_invlpg(&v->mmu, lin);
+		/* Only a page some IBL entry leads into can make that entry stale. */
+		if (tc_ibl_page(&v->tc, lin))
+			tc_ibl_flush(&v->tc);
 		v->eip = emu_next(in);
 		return EMU_CONTINUE;
 	case BT_RDPMC:

@@ -219,7 +219,8 @@ static void kv_prepare(struct kworld *kw)
 /*
  * After each return: book the entries the kernel filled, and those it
  * dropped completing page-table writes.  A dropped entry may have been
- * present, so the IBL goes as it would after a write emulated here.
+ * present, so the IBL goes as it would after a write emulated here, if an
+ * IBL entry leads into that page.
  */
 static void kv_replay(struct kworld *kw)
 {
@@ -237,7 +238,7 @@ static void kv_replay(struct kworld *kw)
 			continue;
 		if (e->flags & BT86_KVLOG_UNMAPPED) {
 			smmu_kunmap_note(&kw->v->mmu, v, e->lin);
-			dropped = true;
+			dropped |= tc_ibl_page(&kw->v->tc, e->lin);
 		} else {
 			smmu_kfill_note(&kw->v->mmu, v, e->lin, e->gpa);
 		}

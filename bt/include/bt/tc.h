@@ -158,6 +158,7 @@ struct tc_host {
 #define TC_MAX_MODES	32
 #define TC_IBL_SIZE	65536	/* indexed by the low 16 bits of the target EIP */
 #define TC_IBL_TRACK	4096	/* slots remembered for a cheap IBL flush */
+#define TC_IBL_PAGES_BYTES	(1u << 17)	/* a bit per 4 KiB linear page */
 
 struct tc_stats {
 	uint64_t blocks, insns, guest_bytes, host_bytes;
@@ -189,6 +190,16 @@ struct tc {
 	uint32_t glue_miss_off;	/* TC offset of the IBL-miss trampoline */
 	uint32_t *ibl_used;	/* (mode << 16 | slot) filled since the last IBL flush */
 	uint32_t nibl_used;	/* > TC_IBL_TRACK: too many, flush everything */
+	/*
+	 * Linear pages holding code some IBL entry leads to (a bit per page,
+	 * TC_IBL_PAGES_BYTES): a mapping change elsewhere cannot make an IBL
+	 * entry stale, so invlpg needs no IBL flush there.  Set on insert,
+	 * cleared by the flush; the pages set are listed in ibl_page_list.
+	 */
+	uint8_t *ibl_pages;
+	uint8_t *ibl_pages_own;	/* ibl_pages unless someone else provides the bitmap */
+	uint32_t *ibl_page_list;
+	uint32_t nibl_pages;	/* > TC_IBL_TRACK: too many, clear the whole bitmap */
 	bool chain_same_page;	/* paging on: link only within the source's linear page */
 	struct tc_host host;
 	bool trace;		/* --trace-tc */
@@ -239,6 +250,18 @@ void tc_ibl_insert(struct tc *tc, struct tc_block *b);
  * alone, so a CR3 write or a changed mapping must clear them.
  */
 void tc_ibl_flush(struct tc *tc);
+
+/* Can an IBL entry lead to code on the linear page of lin? */
+static inline bool tc_ibl_page(const struct tc *tc, uint32_t lin)
+{
+	return tc->ibl_pages[lin >> 15] & (1u << (lin >> 12 & 7));
+}
+
+/*
+ * Keep the IBL page bitmap in bitmap (TC_IBL_PAGES_BYTES, zeroed) instead
+ * of the TC's own: bt86.ko reads it there (docs/KWORLD.md, kcalls).
+ */
+void tc_share_ibl_pages(struct tc *tc, uint8_t *bitmap);
 
 static inline uint8_t *tc_rx(const struct tc *tc, uint32_t off)
 {
