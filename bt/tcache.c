@@ -129,7 +129,10 @@ static void ibl_page_mark(struct tc *tc, uint32_t lin)
 
 void tc_share_ibl_pages(struct tc *tc, uint8_t *bitmap)
 {
-	memcpy(bitmap, tc->ibl_pages, TC_IBL_PAGES_BYTES);
+	if (!bitmap)
+		bitmap = tc->ibl_pages_own;
+	if (bitmap != tc->ibl_pages)
+		memcpy(bitmap, tc->ibl_pages, TC_IBL_PAGES_BYTES);
 	tc->ibl_pages = bitmap;
 }
 

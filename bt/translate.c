@@ -95,6 +95,61 @@ static void exit_callout(struct xl *x, const struct bt_insn *in)
 	x->tc->st.callouts[in->op]++;
 }
 
+/*
+ * A callout bt86.ko can complete itself (a kcall, see tc.h): operands
+ * where the kernel looks, the callout record in r11 should it decline,
+ * the kcall word in r10, int3, the callout exit; the block then ends with
+ * a chainable exit to the next instruction.  Returns false when this
+ * instruction is not one the kernel takes (the caller emits a callout).
+ */
+static bool kcall_site(struct xl *x, const struct bt_insn *in, uint32_t lin)
+{
+	const struct bt_opnd *o = &in->opnd[0];
+	uint32_t op, arg = 0, jmp;
+	int base = H_NONE, index = H_NONE;
+	struct tc_exit *ex;
+
+	if (!x->tc->kcalls || x->mode->cpl != 0)
+		return false;
+	switch (in->op) {
+	case BT_MOV_FROM_CR:
+		if (o->kind != BT_OPND_REG || o->reg.cls != BT_RC_GPR32 ||
+		    in->opnd[1].kind != BT_OPND_REG || in->opnd[1].reg.cls != BT_RC_CR)
+			return false;
+		op = TC_KCALL_MOV_FROM_CR;
+		arg = (uint32_t)in->opnd[1].reg.num << 3 | o->reg.num;
+		break;
+	case BT_INVLPG:
+		if (o->kind != BT_OPND_MEM || o->mem.addr16)
+			return false;
+		if (o->mem.base.cls != BT_RC_NONE && (base = xl_gpr_host(&o->mem.base)) == H_NONE)
+			return false;
+		if (o->mem.index.cls != BT_RC_NONE &&
+		    (index = xl_gpr_host(&o->mem.index)) == H_NONE)
+			return false;
+		op = TC_KCALL_INVLPG;
+		emit_lea32(&x->e, H_ADDR, base, index, o->mem.scale ? o->mem.scale : 1,
+			   o->mem.disp + (int32_t)x->mode->seg_base[o->mem.seg]);
+		break;
+	default:
+		return false;
+	}
+	ex = new_exit(x, TC_EXIT_CALLOUT, in->eip);
+	ex->insn = *in;
+	ex->stub_off = x->e.off;
+	emit_mov64_imm(&x->e, H_R11, (uint64_t)(uintptr_t)ex);
+	emit_mov64_imm(&x->e, H_R10, TC_KCALL_MAGIC << 48 | (lin & ~0xfffu) | op << 8 | arg);
+	emit_u8(&x->e, 0xcc);					/* int3 */
+	jmp = x->e.off;
+	emit_jmp_mem(&x->e, H_VCPU, H_NONE, 1, BTC_TC_EXIT);
+	if (x->e.off - jmp != TC_KCALL_SKIP)
+		x->e.overflow = 1;	/* the kernel would land mid-instruction */
+	xl_exit_direct(x, -1, TC_EXIT_END, in->eip + in->len);
+	x->tc->st.callouts[in->op]++;
+	x->tc->st.kcall_sites++;
+	return true;
+}
+
 /* Emit the stubs of the chainable exits and point their jumps at them. */
 static void finish_stubs(struct xl *x)
 {
@@ -596,7 +651,8 @@ struct tc_block *bt_translate(struct tc *tc, uint32_t eip, int mode, bool single
 		b->ninsn++;
 		r = xl_insn(&x, in, m);
 		if (r < 0) {
-			exit_callout(&x, in);
+			if (single || !kcall_site(&x, in, lin))
+				exit_callout(&x, in);
 			r = 1;
 		} else {
 			tc->st.translated[in->op]++;

@@ -256,4 +256,10 @@ int bt86_ktrace_begin(struct bt86_vcpu *vcpu, const struct bt86_kview *v,
 bool bt86_ktrace_step_done(struct bt86_vcpu *vcpu);
 void bt86_ktrace_abort(struct bt86_vcpu *vcpu);
 
+/* kcall.c */
+#define BT86_KC_NONE		0	/* bt86_kcall: not a kcall */
+#define BT86_KC_DONE		1	/* completed: re-enter */
+#define BT86_KC_DECLINED	2	/* an exception exit for user space */
+int bt86_kcall(struct bt86_vcpu *vcpu);
+
 #endif /* BT86_H */

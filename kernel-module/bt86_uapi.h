@@ -36,6 +36,7 @@
 #define BT86_CAP_STATS		(1u << 3)	/* BT86_GET_STATS */
 #define BT86_CAP_HOSTMAP	(1u << 4)	/* BT86_ENABLE_HOSTMAP, BT86_SET_EXEC */
 #define BT86_CAP_KVIEWS		(1u << 5)	/* BT86_SET_KVIEWS, BT86_KVIEWS_SYNC */
+#define BT86_CAP_KCALL		(1u << 6)	/* kcalls completed in the kernel (with kviews) */
 
 struct bt86_version {
 	__u32 api_version;	/* BT86_API_VERSION */
@@ -159,6 +160,33 @@ struct bt86_kvlog {
 	__u32 flags;		/* BT86_KVLOG_* */
 };
 
+/*
+ * Kcalls: a callout of translated code that bt86.ko completes itself, in
+ * ring 0, instead of returning to user space.  A kcall site in the TC
+ * (exec region 0) is
+ *
+ *	[lea r14d, <linear address>]	operands where the op wants them
+ *	mov r11, <callout record>	what user space needs if the kernel declines
+ *	mov r10, <kcall word>
+ *	int3
+ *	jmp qword [r13 + 0x48]		4 bytes: the ordinary callout exit
+ *
+ * The kernel checks the #BP came from ring 3 right after such an int3 with
+ * the magic in r10, completes the op and resumes BT86_KCALL_SKIP bytes
+ * further on, past the jmp.  Anything it will not do (bad word, op unknown,
+ * the state it would need is not published) it declines: BT86_RUN returns
+ * an exception exit (vector 3, rip after the int3) and user space runs the
+ * callout as it would have without the kernel.
+ *
+ * The kcall word: bits 63..48 BT86_KCALL_MAGIC; bits 31..12 the guest
+ * linear page of the instruction; bits 11..8 the op; bits 7..0 its argument.
+ */
+#define BT86_KCALL_MAGIC	0xb786
+#define BT86_KCALL_SKIP		4
+#define BT86_KCALL_OPS		4
+#define BT86_KCALL_MOV_FROM_CR	1	/* arg: CR number << 3 | guest GPR (ESP is r12) */
+#define BT86_KCALL_INVLPG	2	/* arg 0; r14d: the linear address */
+
 /* bt86_kfill.flags: the guest's paging mode */
 #define BT86_KF_PAGING		1	/* CR0.PG */
 #define BT86_KF_WP		2	/* CR0.WP */
@@ -190,6 +218,18 @@ struct bt86_kfill {
 	 * (BT86_KVLOG_UNMAPPED).
 	 */
 	__u8 kwrite[BT86_KV_MAX_FRAMES / 8];
+
+	/* Kcalls (below): what the kernel needs to complete them, and counters. */
+	__u32 cr[5];		/* guest CR0, 0, CR2, CR3, CR4 as mov from CRn reads them */
+	__u32 cur_space;	/* the space views[].space names for the current CR3 */
+	__u64 kcalls[BT86_KCALL_OPS];	/* completed in the kernel, by op */
+	__u64 kcall_declines;		/* handed to user space as an exception exit */
+	/*
+	 * bit p: translated code reached through an indirect-branch lookup may
+	 * lie on guest linear page p; an invlpg there also needs the lookup
+	 * table flushed, which only user space can do.
+	 */
+	__u8 ibl_pages[1u << 17];
 };
 
 /*

@@ -351,6 +351,7 @@ static long bt86_dev_ioctl(struct file *file, unsigned int cmd,
 			.api_version = BT86_API_VERSION,
 			.caps = BT86_CAP_COMPAT32 | BT86_CAP_LONG64 |
 				BT86_CAP_STATS | BT86_CAP_HOSTMAP | BT86_CAP_KVIEWS |
+				BT86_CAP_KCALL |
 				(bt86_host_la57() ? BT86_CAP_LA57 : 0),
 			.max_mem = BT86_MAX_MEM,
 			.max_gpa = BT86_MAX_GPA,

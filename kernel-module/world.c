@@ -574,6 +574,8 @@ static int bt86_handle_exit(struct bt86_vcpu *vcpu)
 
 	if (vec == X86_TRAP_GP && w->exit_error == 0 && bt86_decode_gp(vcpu))
 		return 1;
+	if (vec == X86_TRAP_BP && bt86_kcall(vcpu) == BT86_KC_DONE)
+		return 0;
 	if (vec == X86_TRAP_PF && bt86_hostmap_fault_ours(vcpu))
 		return BT86_EXIT_HOSTMAP;
 

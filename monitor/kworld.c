@@ -69,6 +69,7 @@ struct kworld {
 	struct smmu_view *views[BT86_KV_MAX_VIEWS];
 	struct smmu_kviews kops;
 	const char *kviews_off;		/* why kviews are not used, for --stats */
+	const char *kcalls_off;		/* why no kcall sites are emitted, for --stats */
 	uint32_t caps;			/* BT86_CAP_* of the loaded module */
 	uint64_t syncs;
 };
@@ -100,6 +101,8 @@ void kw_close(struct kworld *kw)
 	if (kw->kf) {
 		/* The views outlive us in the shadow MMU, which is destroyed next. */
 		kw->v->mmu.kviews = NULL;
+		tc_share_ibl_pages(&kw->v->tc, NULL);
+		kw->v->tc.kcalls = false;
 		for (int i = 0; i < BT86_KV_MAX_VIEWS; i++)
 			if (kw->views[i])
 				kw->views[i]->k = NULL;
@@ -214,6 +217,12 @@ static void kv_prepare(struct kworld *kw)
 	}
 	kf->flags = (m->paging ? BT86_KF_PAGING : 0) | (m->pg.wp ? BT86_KF_WP : 0) |
 		    (m->pg.pse ? BT86_KF_PSE : 0);
+	/* For kcalls: what mov from CRn reads, and whose views an invlpg drops from. */
+	kf->cr[0] = kw->v->cr0;
+	kf->cr[2] = kw->v->cr2;
+	kf->cr[3] = kw->v->cr3;
+	kf->cr[4] = kw->v->cr4;
+	kf->cur_space = m->paging && m->cur ? (uint32_t)(m->cur - m->space) : UINT32_MAX;
 }
 
 /*
@@ -281,6 +290,15 @@ static int kv_setup(struct kworld *kw, struct vcpu *v)
 		bt86_error("bt-kmod: cannot set up kernel-owned views");
 		return -1;
 	}
+	/* The kernel reads the IBL page bitmap to decline invlpgs only user space can do. */
+	tc_share_ibl_pages(&v->tc, kw->kf->ibl_pages);
+	/* BT86_KCALLS=0 leaves every callout to user space (to compare the two). */
+	if (!(kw->caps & BT86_CAP_KCALL))
+		kw->kcalls_off = "the loaded bt86.ko completes no callouts";
+	else if (getenv("BT86_KCALLS") && !strcmp(getenv("BT86_KCALLS"), "0"))
+		kw->kcalls_off = "BT86_KCALLS=0";
+	else
+		v->tc.kcalls = true;
 	return 0;
 }
 
@@ -428,6 +446,18 @@ static int vector_signal(uint32_t vector)
 	}
 }
 
+/* A #BP the kernel returned from a kcall site: it declined (or cannot do kcalls). */
+static bool kcall_declined(const struct vcpu *v, const struct bt86_run *run)
+{
+	uint64_t site = run->ex.rip - 1, tc = (uint64_t)(uintptr_t)v->tc.rx;
+
+	_Static_assert(BT86_KCALL_MAGIC == TC_KCALL_MAGIC && BT86_KCALL_SKIP == TC_KCALL_SKIP &&
+		       BT86_KCALL_MOV_FROM_CR == TC_KCALL_MOV_FROM_CR &&
+		       BT86_KCALL_INVLPG == TC_KCALL_INVLPG, "kcalls as bt86.ko numbers them");
+	return site - tc < v->tc.used && run->regs.r10 >> 48 == TC_KCALL_MAGIC &&
+	       *(const uint8_t *)(uintptr_t)site == 0xcc;
+}
+
 int kw_enter(struct kworld *kw, struct vcpu *v, void *code, struct vm_exit *x)
 {
 	struct bt86_run *run = kw->run;
@@ -485,6 +515,13 @@ int kw_enter(struct kworld *kw, struct vcpu *v, void *code, struct vm_exit *x)
 			save_guest(v, &run->regs);
 			return 0;
 		}
+		if (run->ex.vector == EXC_BP && kcall_declined(v, run)) {
+			/* Its callout exit, as the jump after the int3 would have taken it. */
+			kw->tc_exits++;
+			v->bt.exit_rec = run->regs.r11;
+			save_guest(v, &run->regs);
+			return 0;
+		}
 		kw->faults++;
 		regs_to_greg(&run->regs, g);
 		g[REG_ERR] = run->ex.error_code;
@@ -533,4 +570,14 @@ void kw_print_stats(const struct kworld *kw, FILE *o)
 	fprintf(o, "  page-table writes completed by bt86.ko %llu, handed back %llu\n",
 		(unsigned long long)kw->kf->ktrace_writes, (unsigned long long)kw->kf->ktrace_exits);
 	fprintf(o, "  view operations synced early %llu\n", (unsigned long long)kw->syncs);
+	if (kw->kcalls_off) {
+		fprintf(o, "  kcalls                off (%s)\n", kw->kcalls_off);
+		return;
+	}
+	fprintf(o, "  kcalls completed by bt86.ko: mov-from-cr %llu, invlpg %llu; declined %llu\n",
+		(unsigned long long)kw->kf->kcalls[BT86_KCALL_MOV_FROM_CR],
+		(unsigned long long)kw->kf->kcalls[BT86_KCALL_INVLPG],
+		(unsigned long long)kw->kf->kcall_declines);
+	fprintf(o, "  kcall sites translated %llu\n",
+		(unsigned long long)kw->v->tc.st.kcall_sites);
 }

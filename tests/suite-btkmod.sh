@@ -56,17 +56,19 @@ done
 # bench_table LOG: the engines' ns/op side by side, then the module's timings.
 bench_table() {
 	grep -q '^BT86-DONE' "$1" || { echo "bench: the VM did not finish; see $1"; return; }
-	awk '/^BENCH (bt|bt-kmod|bt-kmod-mirror): / && $3 != "op" && $3 != "bench" {
+	awk '/^BENCH (bt|bt-kmod|bt-kmod-nokcall|bt-kmod-mirror): / && $3 != "op" && $3 != "bench" {
 		eng = $2; sub(/:$/, "", eng); line = $0; sub(/^BENCH [^:]*: /, "", line)
 		ns = line; sub(/.* /, "", ns); op = line; sub(/ +[^ ]+$/, "", op)
 		if (!(op in seen)) { seen[op] = 1; order[++n] = op }
 		v[op, eng] = ns
 	}
 	END {
-		printf "%-40s %12s %12s %14s\n", "op (ns, inside qemu TCG)", "bt", "bt-kmod", "bt-kmod mirror"
+		printf "%-40s %12s %12s %14s %14s\n", "op (ns, inside qemu TCG)", "bt", "bt-kmod",
+		       "no kcalls", "mirror"
 		for (i = 1; i <= n; i++)
-			printf "%-40s %12s %12s %14s\n", order[i], v[order[i], "bt"],
-			       v[order[i], "bt-kmod"], v[order[i], "bt-kmod-mirror"]
+			printf "%-40s %12s %12s %14s %14s\n", order[i], v[order[i], "bt"],
+			       v[order[i], "bt-kmod"], v[order[i], "bt-kmod-nokcall"],
+			       v[order[i], "bt-kmod-mirror"]
 	}' "$1"
 	grep -E '^BENCH (engine|module)' "$1" | sed 's/^BENCH /  /'
 }

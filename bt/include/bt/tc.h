@@ -69,6 +69,18 @@ struct bt_cpu {
 
 
 
+/*
+ * Kcalls (bt86.ko, kernel-module/bt86_uapi.h has the whole contract): a
+ * callout site the kernel may complete without a return to user space.
+ * r10 holds the kcall word: TC_KCALL_MAGIC << 48 | guest linear page of
+ * the instruction | op << 8 | argument.  Completed, the site goes on
+ * TC_KCALL_SKIP bytes past its int3; declined, it leaves as a callout.
+ */
+#define TC_KCALL_MAGIC		0xb786ull
+#define TC_KCALL_SKIP		4	/* the callout exit jump after the int3 */
+#define TC_KCALL_MOV_FROM_CR	1	/* arg: CR << 3 | guest GPR */
+#define TC_KCALL_INVLPG		2	/* r14d: the linear address */
+
 enum tc_exit_kind {
 	TC_EXIT_BRANCH,		/* direct branch to eip: chainable */
 	TC_EXIT_CALLOUT,	/* the instruction at eip needs the monitor */
@@ -167,6 +179,7 @@ struct tc_stats {
 	uint64_t exits_chainable, exits_callout, ibl_misses, ibl_flushes;
 	uint64_t ibl_routes;	/* cross-page jumps sent through the IBL instead of exiting */
 	uint64_t hot_stores;	/* instructions retranslated as traced-store callouts */
+	uint64_t kcall_sites;	/* callouts translated as kcall sites */
 	uint64_t callouts[BT_NR_OPS];	/* by instruction class */
 	uint64_t translated[BT_NR_OPS];	/* inline translations by class */
 	uint64_t translate_ns;
@@ -201,6 +214,7 @@ struct tc {
 	uint32_t *ibl_page_list;
 	uint32_t nibl_pages;	/* > TC_IBL_TRACK: too many, clear the whole bitmap */
 	bool chain_same_page;	/* paging on: link only within the source's linear page */
+	bool kcalls;		/* emit kcall sites (bt86.ko completes some callouts) */
 	struct tc_host host;
 	bool trace;		/* --trace-tc */
 	struct tc_stats st;
@@ -258,8 +272,8 @@ static inline bool tc_ibl_page(const struct tc *tc, uint32_t lin)
 }
 
 /*
- * Keep the IBL page bitmap in bitmap (TC_IBL_PAGES_BYTES, zeroed) instead
- * of the TC's own: bt86.ko reads it there (docs/KWORLD.md, kcalls).
+ * Keep the IBL page bitmap in bitmap (TC_IBL_PAGES_BYTES) instead of the
+ * TC's own: bt86.ko reads it there (kcalls).  NULL: back to the TC's own.
  */
 void tc_share_ibl_pages(struct tc *tc, uint8_t *bitmap);
 

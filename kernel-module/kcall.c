@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kcall.c: callouts of translated code that bt86.ko completes in ring 0 ("kcalls"). */
+
+/*
+ * Kcalls
+ * ======
+ *
+ * Why: a callout is an instruction translated code cannot run itself
+ * (mov from CR0, invlpg, ...).  In the bt-kmod engine each one used to be
+ * an exit to user space: the world switch back, the return from BT86_RUN,
+ * the run loop, the emulator, and BT86_RUN again.  Some callouts need
+ * nothing user space alone has: the value of a control register, or
+ * dropping one page from the views of the current address space, which
+ * the kernel owns anyway (kview.c).  Those the kernel completes here and
+ * re-enters the guest without leaving BT86_RUN.
+ *
+ * How: the translator emits a kcall site instead of a callout exit (the
+ * layout is in bt86_uapi.h): the kcall word in r10, the callout record in
+ * r11, int3, then the ordinary exit jump.  The #BP comes back through the
+ * monitor IDT like any trap; a #BP from ring 3 right after an int3 in the
+ * TC (exec region 0) with the magic in r10 is a kcall.  Completed, the
+ * guest resumes BT86_KCALL_SKIP bytes past the int3, over the exit jump.
+ * Declined, BT86_RUN returns the #BP as an exception exit and user space
+ * treats it as the callout exit the jump would have taken (kworld.c).
+ *
+ * What is completed here:
+ *
+ *  - mov from CR0/CR2/CR3/CR4 to a register: the value user space
+ *    published in kf->cr[] before BT86_RUN.  Only user space changes
+ *    those registers, always outside BT86_RUN, so the copy is exact.
+ *  - invlpg: the page is dropped from every paging view of the current
+ *    space (kf->cur_space), each leaf that was there logged as
+ *    BT86_KVLOG_UNMAPPED, as the shadow MMU's own invlpg would do.  Two
+ *    cases go to user space: a page some indirect-branch lookup entry may
+ *    lead into (kf->ibl_pages; only user space can flush that table), and
+ *    the page of the invlpg itself or the next one (translated code goes
+ *    on from there; a new mapping of it needs a new lookup).
+ *
+ * Everything read from the shared area is untrusted: a bad value makes
+ * the kernel decline or touch only this vcpu's own views.
+ */
+
+#include <linux/kernel.h>
+#include "bt86.h"
+
+/* The host register translated code keeps guest GPR n in (ESP lives in r12). */
+static u64 *bt86_kc_gpr(struct bt86_world *w, unsigned int n)
+{
+	return &w->gpr[n == 4 ? BT86_GPR_R12 : n];
+}
+
+static bool bt86_kc_mov_from_cr(struct bt86_kfill *kf, struct bt86_world *w, u32 arg)
+{
+	unsigned int cr = arg >> 3;
+
+	if (cr == 1 || cr > 4)
+		return false;
+	/* A 32-bit register write zero-extends, as the mov would. */
+	*bt86_kc_gpr(w, arg & 7) = READ_ONCE(kf->cr[cr]);
+	return true;
+}
+
+static bool bt86_kc_invlpg(struct bt86_vcpu *vcpu, u32 code_page)
+{
+	struct bt86_kv *kv = vcpu->kv;
+	struct bt86_kfill *kf = kv->kf;
+	u32 lin = (u32)vcpu->w->gpr[BT86_GPR_R14] & PAGE_MASK;
+	u32 space = READ_ONCE(kf->cur_space);
+	u32 page = lin >> PAGE_SHIFT;
+	bool ours[BT86_KV_MAX_VIEWS];
+	unsigned int j, n = 0;
+
+	/* Without paging no view caches a translation. */
+	if (!(READ_ONCE(kf->flags) & BT86_KF_PAGING))
+		return true;
+	if (READ_ONCE(kf->ibl_pages[page >> 3]) & (1u << (page & 7)))
+		return false;
+	if (page - code_page < 2 || space >= BT86_KV_SPACES)
+		return false;
+	for (j = 0; j < BT86_KV_MAX_VIEWS; j++) {
+		ours[j] = kv->kbase[j] && !(READ_ONCE(kf->views[j].flags) & BT86_KV_FLAT) &&
+			  READ_ONCE(kf->views[j].space) == space;
+		n += ours[j];
+	}
+	/* Every leaf dropped must reach user space's book-keeping. */
+	if (READ_ONCE(kf->log_head) - READ_ONCE(kf->log_tail) > BT86_KV_LOG - n)
+		return false;
+	for (j = 0; j < BT86_KV_MAX_VIEWS; j++)
+		if (ours[j] && bt86_kv_zap_page(vcpu, kv->kbase[j], lin))
+			bt86_kv_log(kf, j, lin, 0, BT86_KVLOG_UNMAPPED);
+	return true;
+}
+
+/*
+ * A #BP from ring 3 came back; vm->mem_lock held for reading.
+ * BT86_KC_NONE: not a kcall; BT86_KC_DONE: completed, re-enter;
+ * BT86_KC_DECLINED: user space completes it.
+ */
+int bt86_kcall(struct bt86_vcpu *vcpu)
+{
+	struct bt86_world *w = vcpu->w;
+	const struct bt86_exec_region *tc = &vcpu->exec[0];
+	u64 word = w->gpr[BT86_GPR_R10];
+	u64 site = w->guest_rip - 1;
+	unsigned int op = (word >> 8) & 15;
+	struct bt86_kfill *kf;
+	bool done;
+
+	if (!vcpu->kv || !tc->size || site - tc->uaddr >= tc->size ||
+	    word >> 48 != BT86_KCALL_MAGIC)
+		return BT86_KC_NONE;
+	kf = vcpu->kv->kf;
+	switch (op) {
+	case BT86_KCALL_MOV_FROM_CR:
+		done = bt86_kc_mov_from_cr(kf, w, word & 0xff);
+		break;
+	case BT86_KCALL_INVLPG:
+		done = bt86_kc_invlpg(vcpu, (u32)word >> PAGE_SHIFT);
+		break;
+	default:
+		done = false;
+		break;
+	}
+	if (!done) {
+		WRITE_ONCE(kf->kcall_declines, kf->kcall_declines + 1);
+		return BT86_KC_DECLINED;
+	}
+	WRITE_ONCE(kf->kcalls[op], kf->kcalls[op] + 1);
+	w->guest_rip += BT86_KCALL_SKIP;
+	return BT86_KC_DONE;
+}
