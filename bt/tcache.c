@@ -323,7 +323,8 @@ void tc_print_stats(const struct tc *tc, FILE *o)
 		s->insns ? (double)s->translate_ns / (double)s->insns : 0.0);
 	fprintf(o, "  chains / unchains     %10llu / %llu\n", (unsigned long long)s->chains,
 		(unsigned long long)s->unchains);
-	fprintf(o, "  IBL misses            %10llu\n", (unsigned long long)s->ibl_misses);
+	fprintf(o, "  IBL misses            %10llu (flushes %llu)\n", (unsigned long long)s->ibl_misses,
+		(unsigned long long)s->ibl_flushes);
 	fprintf(o, "  cross-page jumps routed through the IBL %llu\n",
 		(unsigned long long)s->ibl_routes);
 	fprintf(o, "  SMC invalidations     %10llu blocks (%llu pages traced)\n",

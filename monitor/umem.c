@@ -55,7 +55,7 @@ static int access_piece(struct vcpu *v, uint32_t lin, uint8_t *buf, uint32_t len
 		ram_write(ram, phys, buf, len);
 		if (tc_page_has_code(&v->tc, phys))
 			tc_invalidate_phys(&v->tc, phys & ~0xfffu, 4096);
-		if (smmu_frame_written(&v->mmu, phys, old))
+		if (smmu_frame_written(&v->mmu, phys, old, v->tc.ibl_pages))
 			tc_ibl_flush(&v->tc);
 		return 0;
 	}
@@ -199,7 +199,8 @@ void umem_step_done(struct vcpu *v)
 
 	for (int i = 0; i < v->nopen; i++) {
 		smmu_view_protect(v->cur_view, v->open[i].lin, true);
-		if (smmu_frame_written(&v->mmu, v->open[i].phys, v->open[i].old))
+		if (smmu_frame_written(&v->mmu, v->open[i].phys, v->open[i].old,
+				       v->tc.ibl_pages))
 			ibl = true;
 	}
 	v->nopen = 0;
@@ -316,7 +317,7 @@ int umem_emulate_store(struct vcpu *v, const struct bt_insn *in)
 		memcpy(ram->host + phys, &val, size);
 		if (tc_page_has_code(&v->tc, phys))
 			tc_invalidate_phys(&v->tc, phys, size);
-		if (smmu_entries_written(&v->mmu, phys, first, count, old))
+		if (smmu_entries_written(&v->mmu, phys, first, count, old, v->tc.ibl_pages))
 			tc_ibl_flush(&v->tc);
 		v->mmu.st.adaptive_stores++;
 		v->eip = in->eip + in->len;

@@ -568,12 +568,29 @@ static void clear_region(struct smmu *m, struct smmu_space *s, uint32_t pde)
 	}
 }
 
+/* Is linear page (or, region: any page of 4 MiB region) in the watch bitmap? NULL watches all. */
+static bool watched(const uint8_t *watch, uint32_t page, bool region)
+{
+	const uint64_t *w;
+
+	if (!watch)
+		return true;
+	if (!region)
+		return watch[page >> 3] & (1u << (page & 7));
+	w = (const uint64_t *)(watch + (page >> 3));
+	for (int i = 0; i < 16; i++)
+		if (w[i])
+			return true;
+	return false;
+}
+
 int smmu_entries_written(struct smmu *m, uint32_t phys, uint32_t first, uint32_t count,
-			 const uint32_t *old)
+			 const uint32_t *old, const uint8_t *watch)
 {
 	struct smmu_frame *fr = frame_of(m, phys);
 	const uint32_t *now = ram_ptr(m->ram, phys & PTE_FRAME, 4096);
 	static uint16_t diff[1024];
+	static bool was_present[1024];
 	uint32_t ndiff = 0, dropped = 0;
 	int changed = 0, live = 0;
 
@@ -586,8 +603,8 @@ int smmu_entries_written(struct smmu *m, uint32_t phys, uint32_t first, uint32_t
 	for (uint32_t i = 0; i < count; i++) {
 		if (old[i] == now[first + i])
 			continue;
+		was_present[ndiff] = old[i] & PTE_P;
 		diff[ndiff++] = (uint16_t)(first + i);
-		dropped += (old[i] & PTE_P) != 0;
 	}
 	if (fr->trace & SMMU_TRACE_PT) {
 		uint32_t *pp = &fr->ptusers;
@@ -603,8 +620,12 @@ int smmu_entries_written(struct smmu *m, uint32_t phys, uint32_t first, uint32_t
 			}
 			pp = &n->next;
 			live++;
-			for (uint32_t k = 0; k < ndiff; k++)
-				unmap_both(m, s, ((uint32_t)n->pde << 10) | diff[k]);
+			for (uint32_t k = 0; k < ndiff; k++) {
+				uint32_t page = ((uint32_t)n->pde << 10) | diff[k];
+
+				unmap_both(m, s, page);
+				dropped += was_present[k] && watched(watch, page, false);
+			}
 			changed += (int)ndiff;
 		}
 		if (!live) {
@@ -620,8 +641,10 @@ int smmu_entries_written(struct smmu *m, uint32_t phys, uint32_t first, uint32_t
 			if (!s->used || s->cr3 != (phys & PTE_FRAME))
 				continue;
 			/* A whole 4 MiB region may now come from elsewhere. */
-			for (uint32_t d = 0; d < ndiff; d++)
+			for (uint32_t d = 0; d < ndiff; d++) {
 				clear_region(m, s, diff[d]);
+				dropped += was_present[d] && watched(watch, (uint32_t)diff[d] << 10, true);
+			}
 			changed += (int)ndiff;
 		}
 	}
@@ -631,12 +654,12 @@ int smmu_entries_written(struct smmu *m, uint32_t phys, uint32_t first, uint32_t
 	 * What a TLB could still hold: only entries that were present.  A
 	 * not-present entry that became present was never cached by anyone.
 	 */
-	return changed ? (int)dropped : 0;
+	return (int)dropped;
 }
 
-int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old)
+int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old, const uint8_t *watch)
 {
-	return smmu_entries_written(m, phys, 0, 1024, old);
+	return smmu_entries_written(m, phys, 0, 1024, old, watch);
 }
 
 int smmu_use_kviews(struct smmu *m, const struct smmu_kviews *k, uint8_t *traced,

@@ -122,12 +122,14 @@ bool smmu_frame_traced(const struct smmu *m, uint32_t phys);
 /*
  * A traced frame was written: old holds its previous 4 KiB.  Drops the
  * shadow entries derived from entries that changed; returns how many of
- * those were present before (the ones a TLB, or the IBL, may have cached).
+ * those were present before (the ones a TLB, or the IBL, may have cached)
+ * and map a linear page set in watch (a bitmap over the 2^20 linear
+ * pages, such as the TC's IBL pages; NULL: every page counts).
  */
-int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old);
+int smmu_frame_written(struct smmu *m, uint32_t phys, const uint32_t *old, const uint8_t *watch);
 /* The same for entries [first, first+count) only; old[] holds just those. */
 int smmu_entries_written(struct smmu *m, uint32_t phys, uint32_t first, uint32_t count,
-			 const uint32_t *old);
+			 const uint32_t *old, const uint8_t *watch);
 
 /*
  * Switch to kernel-owned views (before the guest runs): the flat view is
