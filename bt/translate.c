@@ -97,15 +97,16 @@ static void exit_callout(struct xl *x, const struct bt_insn *in)
 
 /*
  * A callout bt86.ko can complete itself (a kcall, see tc.h): operands
- * where the kernel looks, the callout record in r11 should it decline,
- * the kcall word in r10, int3, the callout exit; the block then ends with
- * a chainable exit to the next instruction.  Returns false when this
- * instruction is not one the kernel takes (the caller emits a callout).
+ * where the kernel looks (r14d the address, r11d a value to store), the
+ * kcall word in r10, int3, then the callout exit (mov r11, record; jmp)
+ * for a kernel that declines; the block ends with a chainable exit to the
+ * next instruction.  Returns false when this instruction is not one the
+ * kernel takes (the caller emits a plain callout).
  */
 static bool kcall_site(struct xl *x, const struct bt_insn *in, uint32_t lin)
 {
 	const struct bt_opnd *o = &in->opnd[0];
-	uint32_t op, arg = 0, jmp;
+	uint32_t op, arg = 0;
 	int base = H_NONE, index = H_NONE;
 	struct tc_exit *ex;
 
@@ -122,27 +123,45 @@ static bool kcall_site(struct xl *x, const struct bt_insn *in, uint32_t lin)
 	case BT_INVLPG:
 		if (o->kind != BT_OPND_MEM || o->mem.addr16)
 			return false;
+		op = TC_KCALL_INVLPG;
+		break;
+	case BT_HOT_STORE:
+		/* mov m32, r32/imm32 to a traced page table: the kernel writes it and zaps. */
+		if (!in->is_mov || in->memop != 0 || o->kind != BT_OPND_MEM || o->size != 4 ||
+		    o->mem.addr16 ||
+		    !((in->opnd[1].kind == BT_OPND_REG && in->opnd[1].reg.cls == BT_RC_GPR32) ||
+		      in->opnd[1].kind == BT_OPND_IMM))
+			return false;
+		op = TC_KCALL_STORE32;
+		break;
+	default:
+		return false;
+	}
+	if (op != TC_KCALL_MOV_FROM_CR) {
 		if (o->mem.base.cls != BT_RC_NONE && (base = xl_gpr_host(&o->mem.base)) == H_NONE)
 			return false;
 		if (o->mem.index.cls != BT_RC_NONE &&
 		    (index = xl_gpr_host(&o->mem.index)) == H_NONE)
 			return false;
-		op = TC_KCALL_INVLPG;
 		emit_lea32(&x->e, H_ADDR, base, index, o->mem.scale ? o->mem.scale : 1,
 			   o->mem.disp + (int32_t)x->mode->seg_base[o->mem.seg]);
-		break;
-	default:
-		return false;
+	}
+	if (op == TC_KCALL_STORE32 && in->opnd[1].kind == BT_OPND_IMM) {
+		emit_mov32_imm(&x->e, H_R11, in->opnd[1].imm);
+	} else if (op == TC_KCALL_STORE32) {
+		static const uint8_t mov = 0x89;
+
+		emit_reg_op(&x->e, 0, &mov, 1, xl_gpr_host(&in->opnd[1].reg), H_R11);
 	}
 	ex = new_exit(x, TC_EXIT_CALLOUT, in->eip);
 	ex->insn = *in;
-	ex->stub_off = x->e.off;
-	emit_mov64_imm(&x->e, H_R11, (uint64_t)(uintptr_t)ex);
 	emit_mov64_imm(&x->e, H_R10, TC_KCALL_MAGIC << 48 | (lin & ~0xfffu) | op << 8 | arg);
 	emit_u8(&x->e, 0xcc);					/* int3 */
-	jmp = x->e.off;
+	/* The callout exit, for a kernel that declines: the record's address right after the int3. */
+	ex->stub_off = x->e.off;
+	emit_mov64_imm(&x->e, H_R11, (uint64_t)(uintptr_t)ex);
 	emit_jmp_mem(&x->e, H_VCPU, H_NONE, 1, BTC_TC_EXIT);
-	if (x->e.off - jmp != TC_KCALL_SKIP)
+	if (x->e.off - ex->stub_off != TC_KCALL_SKIP)
 		x->e.overflow = 1;	/* the kernel would land mid-instruction */
 	xl_exit_direct(x, -1, TC_EXIT_END, in->eip + in->len);
 	x->tc->st.callouts[in->op]++;

@@ -245,14 +245,19 @@ bool bt86_kv_walk_guest(struct bt86_kfill *kf, struct bt86_kv_ram *ram,
 u64 *bt86_kv_lookup(struct bt86_vcpu *vcpu, unsigned long va);
 bool bt86_kv_zap_page(struct bt86_vcpu *vcpu, u64 base, u32 lin);
 bool bt86_kv_log_room(struct bt86_kfill *kf);
+void bt86_kv_view(struct bt86_kfill *kf, unsigned int i, struct bt86_kview *v);
 void bt86_kv_log(struct bt86_kfill *kf, u32 view, u32 lin, u32 gpa, u32 flags);
 
 /* ktrace.c */
 #define BT86_KT_NONE		0	/* bt86_ktrace_begin: not a trace write, the fill decides */
 #define BT86_KT_STEP		1	/* stepping it: re-enter */
 #define BT86_KT_EXIT		2	/* a trace write for user space */
+#define BT86_KT_LOG_ROOM	64	/* free log entries a page-table write needs */
 int bt86_ktrace_begin(struct bt86_vcpu *vcpu, const struct bt86_kview *v,
 		      u32 lin);
+bool bt86_kv_kwrite(struct bt86_kfill *kf, u64 gpa);
+void bt86_kv_write_bits(struct bt86_kv_ram *ram, struct bt86_kv_walk *gw);
+void bt86_ktrace_zap(struct bt86_vcpu *vcpu, u32 frame, const unsigned long *changed);
 bool bt86_ktrace_step_done(struct bt86_vcpu *vcpu);
 void bt86_ktrace_abort(struct bt86_vcpu *vcpu);
 

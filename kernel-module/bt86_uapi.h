@@ -166,26 +166,29 @@ struct bt86_kvlog {
  * (exec region 0) is
  *
  *	[lea r14d, <linear address>]	operands where the op wants them
- *	mov r11, <callout record>	what user space needs if the kernel declines
+ *	[mov r11d, <value>]
  *	mov r10, <kcall word>
  *	int3
- *	jmp qword [r13 + 0x48]		4 bytes: the ordinary callout exit
+ *	mov r11, <callout record>	10 bytes: the ordinary callout exit,
+ *	jmp qword [r13 + 0x48]		4 bytes   for a kernel that declines
  *
  * The kernel checks the #BP came from ring 3 right after such an int3 with
  * the magic in r10, completes the op and resumes BT86_KCALL_SKIP bytes
- * further on, past the jmp.  Anything it will not do (bad word, op unknown,
- * the state it would need is not published) it declines: BT86_RUN returns
- * an exception exit (vector 3, rip after the int3) and user space runs the
- * callout as it would have without the kernel.
+ * further on, past the exit.  Anything it will not do (bad word, op
+ * unknown, the state it would need is not published) it declines:
+ * BT86_RUN returns an exception exit (vector 3, rip after the int3) and
+ * user space runs the callout as it would have without the kernel.
  *
  * The kcall word: bits 63..48 BT86_KCALL_MAGIC; bits 31..12 the guest
  * linear page of the instruction; bits 11..8 the op; bits 7..0 its argument.
  */
 #define BT86_KCALL_MAGIC	0xb786
-#define BT86_KCALL_SKIP		4
+#define BT86_KCALL_SKIP		14
 #define BT86_KCALL_OPS		4
 #define BT86_KCALL_MOV_FROM_CR	1	/* arg: CR number << 3 | guest GPR (ESP is r12) */
 #define BT86_KCALL_INVLPG	2	/* arg 0; r14d: the linear address */
+#define BT86_KCALL_STORE32	3	/* arg 0; r14d: aligned linear address, r11d: value;
+					 * r15: the view the store goes through */
 
 /* bt86_kfill.flags: the guest's paging mode */
 #define BT86_KF_PAGING		1	/* CR0.PG */

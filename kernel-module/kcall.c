@@ -15,13 +15,13 @@
  * re-enters the guest without leaving BT86_RUN.
  *
  * How: the translator emits a kcall site instead of a callout exit (the
- * layout is in bt86_uapi.h): the kcall word in r10, the callout record in
- * r11, int3, then the ordinary exit jump.  The #BP comes back through the
+ * layout is in bt86_uapi.h): operands in r14/r11, the kcall word in r10,
+ * int3, then the ordinary callout exit.  The #BP comes back through the
  * monitor IDT like any trap; a #BP from ring 3 right after an int3 in the
  * TC (exec region 0) with the magic in r10 is a kcall.  Completed, the
- * guest resumes BT86_KCALL_SKIP bytes past the int3, over the exit jump.
+ * guest resumes BT86_KCALL_SKIP bytes past the int3, over the exit.
  * Declined, BT86_RUN returns the #BP as an exception exit and user space
- * treats it as the callout exit the jump would have taken (kworld.c).
+ * treats it as the callout exit that follows would have (kworld.c).
  *
  * What is completed here:
  *
@@ -35,11 +35,25 @@
  *    lead into (kf->ibl_pages; only user space can flush that table), and
  *    the page of the invlpg itself or the next one (translated code goes
  *    on from there; a new mapping of it needs a new lookup).
+ *  - a 32-bit mov to a page table (a store adaptive translation made a
+ *    callout because it kept hitting page-table traces): what a ktrace
+ *    does around its single step (ktrace.c), without the step: walk the
+ *    guest's tables for a write through the view in r15, set A and D,
+ *    write the dword and, if it changed, zap and log what was derived
+ *    from it.  Only aligned stores to frames user space lets the kernel
+ *    write (kwrite[]); an untraced frame (user space may turn the store
+ *    back into native code), a code page or a store the guest's tables
+ *    forbid (a #PF) go to user space.
+ *
+ * The site's layout puts the ordinary callout exit right after the int3,
+ * so whatever the kernel declines leaves exactly as a callout would.
  *
  * Everything read from the shared area is untrusted: a bad value makes
  * the kernel decline or touch only this vcpu's own views.
  */
 
+#include <linux/bitmap.h>
+#include <linux/highmem.h>
 #include <linux/kernel.h>
 #include "bt86.h"
 
@@ -91,6 +105,60 @@ static bool bt86_kc_invlpg(struct bt86_vcpu *vcpu, u32 code_page)
 	return true;
 }
 
+/* The paging view translated code runs on (r15), copied into v; false if none. */
+static bool bt86_kc_view(struct bt86_vcpu *vcpu, struct bt86_kview *v)
+{
+	u64 base = vcpu->w->gpr[BT86_GPR_R15];
+	unsigned int j;
+
+	for (j = 0; j < BT86_KV_MAX_VIEWS; j++) {
+		if (!base || vcpu->kv->kbase[j] != base)
+			continue;
+		bt86_kv_view(vcpu->kv->kf, j, v);
+		return v->base == base && !(v->flags & BT86_KV_FLAT);
+	}
+	return false;
+}
+
+static bool bt86_kc_store(struct bt86_vcpu *vcpu)
+{
+	struct bt86_kv *kv = vcpu->kv;
+	struct bt86_kfill *kf = kv->kf;
+	struct bt86_world *w = vcpu->w;
+	u32 lin = (u32)w->gpr[BT86_GPR_R14], val = (u32)w->gpr[BT86_GPR_R11];
+	u32 kflags = READ_ONCE(kf->flags), idx = (lin & ~PAGE_MASK) / 4, old;
+	DECLARE_BITMAP(changed, 1024);
+	struct bt86_kv_ram ram;
+	struct bt86_kv_walk gw;
+	struct bt86_kview v;
+	u32 *p;
+
+	/*
+	 * Only what a page-table trace write would take (ktrace.c): an
+	 * aligned dword the guest may write, in a frame traced only as a
+	 * page table.  Untraced: user space decides whether the store goes
+	 * back to native code; a code page: the translator's business.
+	 */
+	if ((lin & 3) || !(kflags & BT86_KF_PAGING) || kv->kt_stepping ||
+	    !bt86_kc_view(vcpu, &v) || !bt86_kv_ram(vcpu, &ram) ||
+	    !bt86_kv_walk_guest(kf, &ram, &v, kflags, lin, true, &gw) ||
+	    gw.frame >= ram.bytes || !bt86_kv_traced(kf, gw.frame) ||
+	    !bt86_kv_kwrite(kf, gw.frame) ||
+	    READ_ONCE(kf->log_head) - READ_ONCE(kf->log_tail) > BT86_KV_LOG - BT86_KT_LOG_ROOM)
+		return false;
+	bt86_kv_write_bits(&ram, &gw);
+	p = kmap_local_page(ram.pages[gw.frame >> PAGE_SHIFT]);
+	old = READ_ONCE(p[idx]);
+	WRITE_ONCE(p[idx], val);
+	kunmap_local(p);
+	if (old != val) {
+		bitmap_zero(changed, 1024);
+		__set_bit(idx, changed);
+		bt86_ktrace_zap(vcpu, (u32)gw.frame, changed);
+	}
+	return true;
+}
+
 /*
  * A #BP from ring 3 came back; vm->mem_lock held for reading.
  * BT86_KC_NONE: not a kcall; BT86_KC_DONE: completed, re-enter;
@@ -116,6 +184,9 @@ int bt86_kcall(struct bt86_vcpu *vcpu)
 		break;
 	case BT86_KCALL_INVLPG:
 		done = bt86_kc_invlpg(vcpu, (u32)word >> PAGE_SHIFT);
+		break;
+	case BT86_KCALL_STORE32:
+		done = bt86_kc_store(vcpu);
 		break;
 	default:
 		done = false;

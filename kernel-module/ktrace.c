@@ -80,14 +80,22 @@
 #include <asm/processor-flags.h>
 #include "bt86.h"
 
-#define BT86_KT_LOG_ROOM	64	/* free log entries a step needs */
 
-static bool bt86_kv_kwrite(struct bt86_kfill *kf, u64 gpa)
+bool bt86_kv_kwrite(struct bt86_kfill *kf, u64 gpa)
 {
 	u64 f = gpa >> PAGE_SHIFT;
 
 	return f < BT86_KV_MAX_FRAMES &&
 	       (READ_ONCE(kf->kwrite[f >> 3]) & (1u << (f & 7)));
+}
+
+/* The guest's MMU would set A, and D in the leaf, for a write through gw. */
+void bt86_kv_write_bits(struct bt86_kv_ram *ram, struct bt86_kv_walk *gw)
+{
+	gw->pde = bt86_kv_set_bits(ram, gw->pde_gpa, gw->pde, BT86_G_A |
+				   (gw->large ? BT86_G_D : 0));
+	if (!gw->large)
+		bt86_kv_set_bits(ram, gw->pte_gpa, gw->pte, BT86_G_A | BT86_G_D);
 }
 
 /*
@@ -134,11 +142,7 @@ int bt86_ktrace_begin(struct bt86_vcpu *vcpu, const struct bt86_kview *v,
 	WRITE_ONCE(*ep, e | BT86_PTE_RW);
 	spin_unlock(&vcpu->pt_lock);
 
-	/* The guest's MMU would set A, and D in the leaf, for this write. */
-	gw.pde = bt86_kv_set_bits(&ram, gw.pde_gpa, gw.pde, BT86_G_A |
-				  (gw.large ? BT86_G_D : 0));
-	if (!gw.large)
-		bt86_kv_set_bits(&ram, gw.pte_gpa, gw.pte, BT86_G_A | BT86_G_D);
+	bt86_kv_write_bits(&ram, &gw);
 
 	p = kmap_local_page(ram.pages[gw.frame >> PAGE_SHIFT]);
 	memcpy(page_address(kv->kt_old), p, PAGE_SIZE);
@@ -157,8 +161,7 @@ int bt86_ktrace_begin(struct bt86_vcpu *vcpu, const struct bt86_kview *v,
  * (pde << 22) | (i << 12); zap it in each paging view of that space and
  * log each leaf that was there.
  */
-static void bt86_ktrace_zap(struct bt86_vcpu *vcpu, u32 frame,
-			    const unsigned long *changed)
+void bt86_ktrace_zap(struct bt86_vcpu *vcpu, u32 frame, const unsigned long *changed)
 {
 	struct bt86_kv *kv = vcpu->kv;
 	struct bt86_kfill *kf = kv->kf;

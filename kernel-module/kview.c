@@ -131,8 +131,7 @@ static bool bt86_kv_base_ok(u64 base)
 }
 
 /* One copy of views[i]; user space may change it meanwhile. */
-static void bt86_kv_view(struct bt86_kfill *kf, unsigned int i,
-			 struct bt86_kview *v)
+void bt86_kv_view(struct bt86_kfill *kf, unsigned int i, struct bt86_kview *v)
 {
 	v->base = READ_ONCE(kf->views[i].base);
 	v->flags = READ_ONCE(kf->views[i].flags);

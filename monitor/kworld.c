@@ -446,16 +446,25 @@ static int vector_signal(uint32_t vector)
 	}
 }
 
-/* A #BP the kernel returned from a kcall site: it declined (or cannot do kcalls). */
-static bool kcall_declined(const struct vcpu *v, const struct bt86_run *run)
+/*
+ * A #BP the kernel returned from a kcall site (it declined, or cannot do
+ * kcalls): the callout record its exit would have put in r11, or 0.
+ */
+static uint64_t kcall_declined(const struct vcpu *v, const struct bt86_run *run)
 {
 	uint64_t site = run->ex.rip - 1, tc = (uint64_t)(uintptr_t)v->tc.rx;
+	const uint8_t *p = (const uint8_t *)(uintptr_t)site;
+	uint64_t rec;
 
 	_Static_assert(BT86_KCALL_MAGIC == TC_KCALL_MAGIC && BT86_KCALL_SKIP == TC_KCALL_SKIP &&
 		       BT86_KCALL_MOV_FROM_CR == TC_KCALL_MOV_FROM_CR &&
-		       BT86_KCALL_INVLPG == TC_KCALL_INVLPG, "kcalls as bt86.ko numbers them");
-	return site - tc < v->tc.used && run->regs.r10 >> 48 == TC_KCALL_MAGIC &&
-	       *(const uint8_t *)(uintptr_t)site == 0xcc;
+		       BT86_KCALL_INVLPG == TC_KCALL_INVLPG &&
+		       BT86_KCALL_STORE32 == TC_KCALL_STORE32, "kcalls as bt86.ko numbers them");
+	if (site - tc >= v->tc.used - TC_KCALL_SKIP || run->regs.r10 >> 48 != TC_KCALL_MAGIC ||
+	    p[0] != 0xcc || p[1] != 0x49 || p[2] != 0xbb)	/* int3; mov r11, imm64 */
+		return 0;
+	memcpy(&rec, p + 3, sizeof(rec));
+	return rec;
 }
 
 int kw_enter(struct kworld *kw, struct vcpu *v, void *code, struct vm_exit *x)
@@ -515,10 +524,9 @@ int kw_enter(struct kworld *kw, struct vcpu *v, void *code, struct vm_exit *x)
 			save_guest(v, &run->regs);
 			return 0;
 		}
-		if (run->ex.vector == EXC_BP && kcall_declined(v, run)) {
-			/* Its callout exit, as the jump after the int3 would have taken it. */
+		if (run->ex.vector == EXC_BP && (v->bt.exit_rec = kcall_declined(v, run))) {
+			/* Its callout exit, as the code after the int3 would have taken it. */
 			kw->tc_exits++;
-			v->bt.exit_rec = run->regs.r11;
 			save_guest(v, &run->regs);
 			return 0;
 		}
@@ -574,9 +582,11 @@ void kw_print_stats(const struct kworld *kw, FILE *o)
 		fprintf(o, "  kcalls                off (%s)\n", kw->kcalls_off);
 		return;
 	}
-	fprintf(o, "  kcalls completed by bt86.ko: mov-from-cr %llu, invlpg %llu; declined %llu\n",
+	fprintf(o, "  kcalls completed by bt86.ko: mov-from-cr %llu, invlpg %llu, store %llu; "
+		"declined %llu\n",
 		(unsigned long long)kw->kf->kcalls[BT86_KCALL_MOV_FROM_CR],
 		(unsigned long long)kw->kf->kcalls[BT86_KCALL_INVLPG],
+		(unsigned long long)kw->kf->kcalls[BT86_KCALL_STORE32],
 		(unsigned long long)kw->kf->kcall_declines);
 	fprintf(o, "  kcall sites translated %llu\n",
 		(unsigned long long)kw->v->tc.st.kcall_sites);

@@ -74,12 +74,14 @@ struct bt_cpu {
  * callout site the kernel may complete without a return to user space.
  * r10 holds the kcall word: TC_KCALL_MAGIC << 48 | guest linear page of
  * the instruction | op << 8 | argument.  Completed, the site goes on
- * TC_KCALL_SKIP bytes past its int3; declined, it leaves as a callout.
+ * TC_KCALL_SKIP bytes past its int3; declined, it leaves as a callout
+ * whose record is the imm64 of the mov r11 right after the int3.
  */
 #define TC_KCALL_MAGIC		0xb786ull
-#define TC_KCALL_SKIP		4	/* the callout exit jump after the int3 */
+#define TC_KCALL_SKIP		14	/* mov r11, imm64; jmp [r13 + disp8] */
 #define TC_KCALL_MOV_FROM_CR	1	/* arg: CR << 3 | guest GPR */
 #define TC_KCALL_INVLPG		2	/* r14d: the linear address */
+#define TC_KCALL_STORE32	3	/* r14d: the linear address, r11d: the value */
 
 enum tc_exit_kind {
 	TC_EXIT_BRANCH,		/* direct branch to eip: chainable */
