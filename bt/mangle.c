@@ -121,6 +121,13 @@ int xl_push_seg(struct xl *x, const struct bt_insn *in)
 	return 0;
 }
 
+/* Load size bytes from the top of the guest stack into hreg (a kcall's pop). */
+void xl_stack_load(struct xl *x, int size, int hreg)
+{
+	emit_stack_addr(x, 0);
+	xl_load_reg(x, size, hreg);
+}
+
 /* pusha: eight stores below ESP (the original ESP among them), then ESP moves. */
 int xl_pusha(struct xl *x, const struct bt_insn *in)
 {

@@ -126,18 +126,50 @@ static bool kcall_site(struct xl *x, const struct bt_insn *in, uint32_t lin)
 		op = TC_KCALL_INVLPG;
 		break;
 	case BT_HOT_STORE:
-		/* mov m32, r32/imm32 to a traced page table: the kernel writes it and zaps. */
-		if (!in->is_mov || in->memop != 0 || o->kind != BT_OPND_MEM || o->size != 4 ||
-		    o->mem.addr16 ||
-		    !((in->opnd[1].kind == BT_OPND_REG && in->opnd[1].reg.cls == BT_RC_GPR32) ||
+		/*
+		 * mov to a traced page table: the kernel writes it and zaps.  The
+		 * value goes in r11d; ah..bh cannot be moved there without a shift
+		 * (which would clobber the flags), so they stay plain callouts.
+		 */
+		if (!in->is_mov || in->memop != 0 || o->kind != BT_OPND_MEM || o->mem.addr16 ||
+		    (o->size != 1 && o->size != 2 && o->size != 4) ||
+		    !((in->opnd[1].kind == BT_OPND_REG && in->opnd[1].reg.cls != BT_RC_GPR8H &&
+		       xl_gpr_host(&in->opnd[1].reg) != H_NONE) ||
 		      in->opnd[1].kind == BT_OPND_IMM))
 			return false;
-		op = TC_KCALL_STORE32;
+		op = TC_KCALL_STORE;
+		arg = o->size;
+		break;
+	case BT_POP_SEG:
+	case BT_MOV_TO_SEG:
+		/*
+		 * A data segment register reloaded (Linux does it on every kernel
+		 * entry and exit): the kernel completes it when nothing changes.
+		 */
+		if (o->kind != BT_OPND_REG || o->reg.cls != BT_RC_SEG ||
+		    (o->reg.num != S_DS && o->reg.num != S_ES && o->reg.num != S_FS &&
+		     o->reg.num != S_GS))
+			return false;
+		if (in->op == BT_MOV_TO_SEG &&
+		    (in->opnd[1].kind != BT_OPND_REG ||
+		     (in->opnd[1].reg.cls != BT_RC_GPR16 && in->opnd[1].reg.cls != BT_RC_GPR32)))
+			return false;
+		if (in->op == BT_POP_SEG && in->opsize != 2 && in->opsize != 4)
+			return false;
+		op = TC_KCALL_SEG;
+		arg = o->reg.num | (in->op == BT_POP_SEG ? in->opsize : 0u) << 3;
 		break;
 	default:
 		return false;
 	}
-	if (op != TC_KCALL_MOV_FROM_CR) {
+	if (op == TC_KCALL_SEG && in->op == BT_POP_SEG) {
+		xl_stack_load(x, 2, H_R11);	/* the selector; ESP moves in the kernel */
+	} else if (op == TC_KCALL_SEG) {
+		static const uint8_t mov = 0x89;
+
+		emit_reg_op(&x->e, 0, &mov, 1, xl_gpr_host(&in->opnd[1].reg), H_R11);
+	}
+	if (op == TC_KCALL_INVLPG || op == TC_KCALL_STORE) {
 		if (o->mem.base.cls != BT_RC_NONE && (base = xl_gpr_host(&o->mem.base)) == H_NONE)
 			return false;
 		if (o->mem.index.cls != BT_RC_NONE &&
@@ -146,11 +178,12 @@ static bool kcall_site(struct xl *x, const struct bt_insn *in, uint32_t lin)
 		emit_lea32(&x->e, H_ADDR, base, index, o->mem.scale ? o->mem.scale : 1,
 			   o->mem.disp + (int32_t)x->mode->seg_base[o->mem.seg]);
 	}
-	if (op == TC_KCALL_STORE32 && in->opnd[1].kind == BT_OPND_IMM) {
+	if (op == TC_KCALL_STORE && in->opnd[1].kind == BT_OPND_IMM) {
 		emit_mov32_imm(&x->e, H_R11, in->opnd[1].imm);
-	} else if (op == TC_KCALL_STORE32) {
+	} else if (op == TC_KCALL_STORE) {
 		static const uint8_t mov = 0x89;
 
+		/* The whole register: the kernel takes the low arg bytes (al..bl, ax..). */
 		emit_reg_op(&x->e, 0, &mov, 1, xl_gpr_host(&in->opnd[1].reg), H_R11);
 	}
 	ex = new_exit(x, TC_EXIT_CALLOUT, in->eip);

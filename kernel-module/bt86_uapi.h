@@ -184,11 +184,29 @@ struct bt86_kvlog {
  */
 #define BT86_KCALL_MAGIC	0xb786
 #define BT86_KCALL_SKIP		14
-#define BT86_KCALL_OPS		4
+#define BT86_KCALL_OPS		8
 #define BT86_KCALL_MOV_FROM_CR	1	/* arg: CR number << 3 | guest GPR (ESP is r12) */
 #define BT86_KCALL_INVLPG	2	/* arg 0; r14d: the linear address */
-#define BT86_KCALL_STORE32	3	/* arg 0; r14d: aligned linear address, r11d: value;
+#define BT86_KCALL_STORE	3	/* arg: size 1, 2 or 4, not across a dword; r14d: the
+					 * linear address, r11d: the value (low arg bytes);
 					 * r15: the view the store goes through */
+#define BT86_KCALL_SEG		4	/* arg: sreg (ES, DS, FS, GS) | pop size (0, 2, 4) << 3;
+					 * r11w: the selector; completed only when the
+					 * load changes nothing (same selector, the GDT
+					 * entry still seg[sreg].desc) */
+
+/*
+ * A loaded guest segment register, for BT86_KCALL_SEG: its selector and
+ * the GDT descriptor that would load exactly its hidden part again
+ * (accessed bit set); desc 0 when no reload can be a no-op.  A null
+ * selector reloads as a no-op only onto an empty segment: user space
+ * publishes a selector no load matches (0xffffffff) otherwise.
+ */
+struct bt86_kseg {
+	__u32 sel;
+	__u32 pad;
+	__u32 desc[2];
+};
 
 /* bt86_kfill.flags: the guest's paging mode */
 #define BT86_KF_PAGING		1	/* CR0.PG */
@@ -225,6 +243,9 @@ struct bt86_kfill {
 	/* Kcalls (below): what the kernel needs to complete them, and counters. */
 	__u32 cr[5];		/* guest CR0, 0, CR2, CR3, CR4 as mov from CRn reads them */
 	__u32 cur_space;	/* the space views[].space names for the current CR3 */
+	__u32 gdt_base;		/* guest GDTR */
+	__u32 gdt_limit;
+	struct bt86_kseg seg[6];	/* guest ES, CS, SS, DS, FS, GS as loaded */
 	__u64 kcalls[BT86_KCALL_OPS];	/* completed in the kernel, by op */
 	__u64 kcall_declines;		/* handed to user space as an exception exit */
 	/*

@@ -35,15 +35,22 @@
  *    lead into (kf->ibl_pages; only user space can flush that table), and
  *    the page of the invlpg itself or the next one (translated code goes
  *    on from there; a new mapping of it needs a new lookup).
- *  - a 32-bit mov to a page table (a store adaptive translation made a
- *    callout because it kept hitting page-table traces): what a ktrace
- *    does around its single step (ktrace.c), without the step: walk the
- *    guest's tables for a write through the view in r15, set A and D,
- *    write the dword and, if it changed, zap and log what was derived
- *    from it.  Only aligned stores to frames user space lets the kernel
- *    write (kwrite[]); an untraced frame (user space may turn the store
- *    back into native code), a code page or a store the guest's tables
- *    forbid (a #PF) go to user space.
+ *  - a mov of 1, 2 or 4 bytes to a page table (a store adaptive
+ *    translation made a callout because it kept hitting page-table
+ *    traces): what a ktrace does around its single step (ktrace.c),
+ *    without the step: walk the guest's tables for a write through the
+ *    view in r15, set A and D, write the bytes and, if the dword changed,
+ *    zap and log what was derived from it.  Only stores within one dword
+ *    to frames user space lets the kernel write (kwrite[]); an untraced
+ *    frame (user space may turn the store back into native code), a code
+ *    page or a store the guest's tables forbid (a #PF) go to user space.
+ *
+ *  - a data segment register reloaded with what it holds (Linux reloads
+ *    DS/ES/FS on every kernel entry and exit): the same selector, and the
+ *    GDT entry, read through the guest's paging, still the descriptor
+ *    user space published for it; the pop's ESP moves.  Anything that
+ *    would change the segment, and so the translation mode, is user
+ *    space's.
  *
  * The site's layout puts the ordinary callout exit right after the int3,
  * so whatever the kernel declines leaves exactly as a callout would.
@@ -120,13 +127,14 @@ static bool bt86_kc_view(struct bt86_vcpu *vcpu, struct bt86_kview *v)
 	return false;
 }
 
-static bool bt86_kc_store(struct bt86_vcpu *vcpu)
+static bool bt86_kc_store(struct bt86_vcpu *vcpu, u32 size)
 {
 	struct bt86_kv *kv = vcpu->kv;
 	struct bt86_kfill *kf = kv->kf;
 	struct bt86_world *w = vcpu->w;
 	u32 lin = (u32)w->gpr[BT86_GPR_R14], val = (u32)w->gpr[BT86_GPR_R11];
-	u32 kflags = READ_ONCE(kf->flags), idx = (lin & ~PAGE_MASK) / 4, old;
+	u32 kflags = READ_ONCE(kf->flags), idx = (lin & ~PAGE_MASK) / 4, old, new;
+	u32 shift = (lin & 3) * 8, mask = size == 4 ? ~0u : ((1u << (size * 8)) - 1) << shift;
 	DECLARE_BITMAP(changed, 1024);
 	struct bt86_kv_ram ram;
 	struct bt86_kv_walk gw;
@@ -139,7 +147,8 @@ static bool bt86_kc_store(struct bt86_vcpu *vcpu)
 	 * page table.  Untraced: user space decides whether the store goes
 	 * back to native code; a code page: the translator's business.
 	 */
-	if ((lin & 3) || !(kflags & BT86_KF_PAGING) || kv->kt_stepping ||
+	if ((size != 1 && size != 2 && size != 4) || (lin & 3) + size > 4 ||
+	    !(kflags & BT86_KF_PAGING) || kv->kt_stepping ||
 	    !bt86_kc_view(vcpu, &v) || !bt86_kv_ram(vcpu, &ram) ||
 	    !bt86_kv_walk_guest(kf, &ram, &v, kflags, lin, true, &gw) ||
 	    gw.frame >= ram.bytes || !bt86_kv_traced(kf, gw.frame) ||
@@ -149,13 +158,94 @@ static bool bt86_kc_store(struct bt86_vcpu *vcpu)
 	bt86_kv_write_bits(&ram, &gw);
 	p = kmap_local_page(ram.pages[gw.frame >> PAGE_SHIFT]);
 	old = READ_ONCE(p[idx]);
-	WRITE_ONCE(p[idx], val);
+	new = (old & ~mask) | ((val << shift) & mask);
+	WRITE_ONCE(p[idx], new);
 	kunmap_local(p);
-	if (old != val) {
+	if (old != new) {
 		bitmap_zero(changed, 1024);
 		__set_bit(idx, changed);
 		bt86_ktrace_zap(vcpu, (u32)gw.frame, changed);
 	}
+	return true;
+}
+
+/* Read the GDT descriptor of sel as a supervisor read through the view in r15. */
+static bool bt86_kc_read_desc(struct bt86_vcpu *vcpu, u32 sel, u32 desc[2])
+{
+	struct bt86_kfill *kf = vcpu->kv->kf;
+	u32 kflags = READ_ONCE(kf->flags), off = sel & ~7u;
+	u32 lin = READ_ONCE(kf->gdt_base) + off;
+	struct bt86_kv_ram ram;
+	struct bt86_kv_walk gw;
+	struct bt86_kview v;
+	u64 gpa = lin;
+	u32 *p;
+
+	if (off + 7 > READ_ONCE(kf->gdt_limit) || (lin & ~PAGE_MASK) > PAGE_SIZE - 8 ||
+	    !bt86_kv_ram(vcpu, &ram))
+		return false;
+	if (kflags & BT86_KF_PAGING) {
+		if (!bt86_kc_view(vcpu, &v) || (v.flags & BT86_KV_USER) ||
+		    !bt86_kv_walk_guest(kf, &ram, &v, kflags, lin, false, &gw))
+			return false;
+		/* The guest's MMU sets A on the tables it reads through. */
+		bt86_kv_set_bits(&ram, gw.pde_gpa, gw.pde, BT86_G_A);
+		if (!gw.large)
+			bt86_kv_set_bits(&ram, gw.pte_gpa, gw.pte, BT86_G_A);
+		gpa = gw.frame | (lin & ~PAGE_MASK);
+	}
+	if (gpa >= ram.bytes)
+		return false;
+	p = kmap_local_page(ram.pages[gpa >> PAGE_SHIFT]);
+	desc[0] = READ_ONCE(p[offset_in_page(gpa) / 4]);
+	desc[1] = READ_ONCE(p[offset_in_page(gpa) / 4 + 1]);
+	kunmap_local(p);
+	return true;
+}
+
+/* Descriptor bits (SDM vol. 3 §3.4.5), in the high dword. */
+#define BT86_D_ACCESSED		(1u << 8)
+#define BT86_D_READ		(1u << 9)	/* code: readable */
+#define BT86_D_CONFORMING	(1u << 10)
+#define BT86_D_CODE		(1u << 11)
+#define BT86_D_S		(1u << 12)	/* code or data, not system */
+#define BT86_D_DPL_SHIFT	13
+#define BT86_D_P		(1u << 15)
+
+/*
+ * mov to / pop of DS, ES, FS or GS at CPL 0 that loads what is there
+ * already: the same selector, and the GDT entry still the descriptor it
+ * was loaded from (accessed, so the CPU would write nothing).  The checks
+ * a load makes are made again on that descriptor; anything else - another
+ * selector, the LDT, a changed entry - is user space's.
+ */
+static bool bt86_kc_seg(struct bt86_vcpu *vcpu, u32 arg)
+{
+	struct bt86_kfill *kf = vcpu->kv->kf;
+	struct bt86_world *w = vcpu->w;
+	u32 sreg = arg & 7, pop = arg >> 3, sel = (u16)w->gpr[BT86_GPR_R11], d[2], hi;
+
+	/* ES 0, DS 3, FS 4, GS 5 (CS and SS are never reloaded here). */
+	/* Protected mode only: in real mode a load is base = selector << 4. */
+	if ((sreg != 0 && sreg < 3) || sreg > 5 || (pop != 0 && pop != 2 && pop != 4) ||
+	    !(READ_ONCE(kf->cr[0]) & X86_CR0_PE) || READ_ONCE(kf->seg[sreg].sel) != sel)
+		return false;
+	if (sel & ~3u) {
+		hi = READ_ONCE(kf->seg[sreg].desc[1]);
+		if ((sel & 4) || !hi || !bt86_kc_read_desc(vcpu, sel, d) ||
+		    d[0] != READ_ONCE(kf->seg[sreg].desc[0]) || d[1] != hi)
+			return false;
+		if ((hi & (BT86_D_P | BT86_D_S | BT86_D_ACCESSED)) !=
+		    (BT86_D_P | BT86_D_S | BT86_D_ACCESSED))
+			return false;
+		if ((hi & BT86_D_CODE) && !(hi & BT86_D_READ))
+			return false;
+		if (!((hi & BT86_D_CODE) && (hi & BT86_D_CONFORMING)) &&
+		    (sel & 3) > ((hi >> BT86_D_DPL_SHIFT) & 3))
+			return false;
+	}
+	if (pop)
+		w->gpr[BT86_GPR_R12] = (u32)(w->gpr[BT86_GPR_R12] + pop);
 	return true;
 }
 
@@ -185,8 +275,11 @@ int bt86_kcall(struct bt86_vcpu *vcpu)
 	case BT86_KCALL_INVLPG:
 		done = bt86_kc_invlpg(vcpu, (u32)word >> PAGE_SHIFT);
 		break;
-	case BT86_KCALL_STORE32:
-		done = bt86_kc_store(vcpu);
+	case BT86_KCALL_STORE:
+		done = bt86_kc_store(vcpu, word & 0xff);
+		break;
+	case BT86_KCALL_SEG:
+		done = bt86_kc_seg(vcpu, word & 0xff);
 		break;
 	default:
 		done = false;

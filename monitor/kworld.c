@@ -200,6 +200,30 @@ static void kv_detach(void *opaque, struct smmu_view *v)
 	memset(&kw->kf->views[v->kidx], 0, sizeof(kw->kf->views[0]));
 }
 
+/*
+ * The GDT descriptor that loads s again unchanged (seg_from_desc() read
+ * backwards), for the kernel's segment reload kcall; 0 for a null
+ * selector, an LDT one, or a limit no descriptor gives.  A selector that
+ * cannot match (UINT32_MAX) when reloading it would change the segment.
+ */
+static void kseg_publish(struct bt86_kseg *k, const struct x86_seg *s)
+{
+	bool g = s->attr & SEG_ATTR_G;
+	uint32_t raw = g ? s->limit >> 12 : s->limit;
+
+	k->sel = s->sel;
+	k->desc[0] = k->desc[1] = 0;
+	/* A null load empties the segment: a no-op only if it is empty already. */
+	if (!(s->sel & ~3u) && (s->base || s->limit || s->attr))
+		k->sel = UINT32_MAX;
+	if (!(s->sel & ~3u) || (s->sel & 4) || raw > 0xfffff ||
+	    (g && (s->limit & 0xfff) != 0xfff))
+		return;
+	k->desc[0] = (raw & 0xffff) | s->base << 16;
+	k->desc[1] = ((s->base >> 16) & 0xff) | (uint32_t)(s->attr & 0xf0ff) << 8 |
+		     (raw & 0xf0000) | (s->base & 0xff000000);
+}
+
 /* Before each entry: what each view shows and how the guest pages now. */
 static void kv_prepare(struct kworld *kw)
 {
@@ -223,6 +247,10 @@ static void kv_prepare(struct kworld *kw)
 	kf->cr[3] = kw->v->cr3;
 	kf->cr[4] = kw->v->cr4;
 	kf->cur_space = m->paging && m->cur ? (uint32_t)(m->cur - m->space) : UINT32_MAX;
+	kf->gdt_base = kw->v->gdtr.base;
+	kf->gdt_limit = kw->v->gdtr.limit;
+	for (int i = 0; i < 6; i++)
+		kseg_publish(&kf->seg[i], &kw->v->seg[i]);
 }
 
 /*
@@ -459,7 +487,8 @@ static uint64_t kcall_declined(const struct vcpu *v, const struct bt86_run *run)
 	_Static_assert(BT86_KCALL_MAGIC == TC_KCALL_MAGIC && BT86_KCALL_SKIP == TC_KCALL_SKIP &&
 		       BT86_KCALL_MOV_FROM_CR == TC_KCALL_MOV_FROM_CR &&
 		       BT86_KCALL_INVLPG == TC_KCALL_INVLPG &&
-		       BT86_KCALL_STORE32 == TC_KCALL_STORE32, "kcalls as bt86.ko numbers them");
+		       BT86_KCALL_STORE == TC_KCALL_STORE && BT86_KCALL_SEG == TC_KCALL_SEG,
+		       "kcalls as bt86.ko numbers them");
 	if (site - tc >= v->tc.used - TC_KCALL_SKIP || run->regs.r10 >> 48 != TC_KCALL_MAGIC ||
 	    p[0] != 0xcc || p[1] != 0x49 || p[2] != 0xbb)	/* int3; mov r11, imm64 */
 		return 0;
@@ -582,11 +611,12 @@ void kw_print_stats(const struct kworld *kw, FILE *o)
 		fprintf(o, "  kcalls                off (%s)\n", kw->kcalls_off);
 		return;
 	}
-	fprintf(o, "  kcalls completed by bt86.ko: mov-from-cr %llu, invlpg %llu, store %llu; "
-		"declined %llu\n",
+	fprintf(o, "  kcalls completed by bt86.ko: mov-from-cr %llu, invlpg %llu, store %llu, "
+		"segment %llu; declined %llu\n",
 		(unsigned long long)kw->kf->kcalls[BT86_KCALL_MOV_FROM_CR],
 		(unsigned long long)kw->kf->kcalls[BT86_KCALL_INVLPG],
-		(unsigned long long)kw->kf->kcalls[BT86_KCALL_STORE32],
+		(unsigned long long)kw->kf->kcalls[BT86_KCALL_STORE],
+		(unsigned long long)kw->kf->kcalls[BT86_KCALL_SEG],
 		(unsigned long long)kw->kf->kcall_declines);
 	fprintf(o, "  kcall sites translated %llu\n",
 		(unsigned long long)kw->v->tc.st.kcall_sites);

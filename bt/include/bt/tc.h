@@ -81,7 +81,8 @@ struct bt_cpu {
 #define TC_KCALL_SKIP		14	/* mov r11, imm64; jmp [r13 + disp8] */
 #define TC_KCALL_MOV_FROM_CR	1	/* arg: CR << 3 | guest GPR */
 #define TC_KCALL_INVLPG		2	/* r14d: the linear address */
-#define TC_KCALL_STORE32	3	/* r14d: the linear address, r11d: the value */
+#define TC_KCALL_STORE		3	/* arg: size; r14d: the linear address, r11d: the value */
+#define TC_KCALL_SEG		4	/* arg: sreg | pop size << 3; r11w: the selector */
 
 enum tc_exit_kind {
 	TC_EXIT_BRANCH,		/* direct branch to eip: chainable */

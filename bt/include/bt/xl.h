@@ -30,6 +30,7 @@ int xl_gpr_host(const struct bt_reg *r);
 int xl_addr(struct xl *x, const struct bt_mem *m, int32_t esp_adjust);
 void xl_store_reg(struct xl *x, int size, int hreg);
 void xl_load_reg(struct xl *x, int size, int hreg);
+void xl_stack_load(struct xl *x, int size, int hreg);
 void xl_store_imm(struct xl *x, int size, uint32_t imm);
 bool xl_wraps_here(struct xl *x);
 uint8_t xl_first_opcode(const struct bt_insn *in);
