@@ -285,7 +285,7 @@ int bt86_kcall(struct bt86_vcpu *vcpu)
 		done = false;
 		break;
 	}
-	if (!done) {
+	if (!done || op >= BT86_KCALL_OPS) {
 		WRITE_ONCE(kf->kcall_declines, kf->kcall_declines + 1);
 		return BT86_KC_DECLINED;
 	}
