@@ -192,19 +192,16 @@ struct bt86_kvlog {
 					 * r15: the view the store goes through */
 #define BT86_KCALL_SEG		4	/* arg: sreg (ES, DS, FS, GS) | pop size (0, 2, 4) << 3;
 					 * r11w: the selector; completed only when the
-					 * load changes nothing (same selector, the GDT
-					 * entry still seg[sreg].desc) */
+					 * base stays seg[sreg].base (see kcall.c) */
 
 /*
- * A loaded guest segment register, for BT86_KCALL_SEG: its selector and
- * the GDT descriptor that would load exactly its hidden part again
- * (accessed bit set); desc 0 when no reload can be a no-op.  A null
- * selector reloads as a no-op only onto an empty segment: user space
- * publishes a selector no load matches (0xffffffff) otherwise.
+ * A loaded guest segment register, for BT86_KCALL_SEG: its selector, its
+ * base, and the GDT descriptor it was loaded from (0 when user space
+ * cannot tell).  The kernel writes back what it loads.
  */
 struct bt86_kseg {
 	__u32 sel;
-	__u32 pad;
+	__u32 base;
 	__u32 desc[2];
 };
 
@@ -246,6 +243,9 @@ struct bt86_kfill {
 	__u32 gdt_base;		/* guest GDTR */
 	__u32 gdt_limit;
 	struct bt86_kseg seg[6];	/* guest ES, CS, SS, DS, FS, GS as loaded */
+	__u64 sel_uaddr;	/* user address of the 6 selectors translated code reads */
+	__u32 seg_loaded;	/* kernel: bit s, it loaded seg[s]; user space clears */
+	__u32 pad;
 	__u64 kcalls[BT86_KCALL_OPS];	/* completed in the kernel, by op */
 	__u64 kcall_declines;		/* handed to user space as an exception exit */
 	/*

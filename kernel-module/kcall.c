@@ -45,12 +45,11 @@
  *    frame (user space may turn the store back into native code), a code
  *    page or a store the guest's tables forbid (a #PF) go to user space.
  *
- *  - a data segment register reloaded with what it holds (Linux reloads
- *    DS/ES/FS on every kernel entry and exit): the same selector, and the
- *    GDT entry, read through the guest's paging, still the descriptor
- *    user space published for it; the pop's ESP moves.  Anything that
- *    would change the segment, and so the translation mode, is user
- *    space's.
+ *  - a load of DS/ES/FS/GS (mov or pop) that keeps the segment's base,
+ *    as Linux's on every kernel entry and exit (user and kernel data
+ *    segments are both flat): translation modes fold only the bases in,
+ *    so translated code goes on as it is.  The load itself is made as the
+ *    CPU makes it; what it loaded goes back to user space in kf->seg[].
  *
  * The site's layout puts the ordinary callout exit right after the int3,
  * so whatever the kernel declines leaves exactly as a callout would.
@@ -62,6 +61,7 @@
 #include <linux/bitmap.h>
 #include <linux/highmem.h>
 #include <linux/kernel.h>
+#include <linux/uaccess.h>
 #include "bt86.h"
 
 /* The host register translated code keeps guest GPR n in (ESP lives in r12). */
@@ -169,38 +169,33 @@ static bool bt86_kc_store(struct bt86_vcpu *vcpu, u32 size)
 	return true;
 }
 
-/* Read the GDT descriptor of sel as a supervisor read through the view in r15. */
-static bool bt86_kc_read_desc(struct bt86_vcpu *vcpu, u32 sel, u32 desc[2])
+/*
+ * The guest-physical address of the GDT descriptor of sel, read as the CPU
+ * reads it: a supervisor access through the guest's paging (the view in
+ * r15 gives the address space), A set on the tables it goes through.
+ */
+static bool bt86_kc_desc_gpa(struct bt86_vcpu *vcpu, struct bt86_kv_ram *ram, u32 sel,
+			     u64 *gpa)
 {
 	struct bt86_kfill *kf = vcpu->kv->kf;
 	u32 kflags = READ_ONCE(kf->flags), off = sel & ~7u;
 	u32 lin = READ_ONCE(kf->gdt_base) + off;
-	struct bt86_kv_ram ram;
 	struct bt86_kv_walk gw;
 	struct bt86_kview v;
-	u64 gpa = lin;
-	u32 *p;
 
-	if (off + 7 > READ_ONCE(kf->gdt_limit) || (lin & ~PAGE_MASK) > PAGE_SIZE - 8 ||
-	    !bt86_kv_ram(vcpu, &ram))
+	if (off + 7 > READ_ONCE(kf->gdt_limit) || (lin & ~PAGE_MASK) > PAGE_SIZE - 8)
 		return false;
+	*gpa = lin;
 	if (kflags & BT86_KF_PAGING) {
 		if (!bt86_kc_view(vcpu, &v) || (v.flags & BT86_KV_USER) ||
-		    !bt86_kv_walk_guest(kf, &ram, &v, kflags, lin, false, &gw))
+		    !bt86_kv_walk_guest(kf, ram, &v, kflags, lin, false, &gw))
 			return false;
-		/* The guest's MMU sets A on the tables it reads through. */
-		bt86_kv_set_bits(&ram, gw.pde_gpa, gw.pde, BT86_G_A);
+		bt86_kv_set_bits(ram, gw.pde_gpa, gw.pde, BT86_G_A);
 		if (!gw.large)
-			bt86_kv_set_bits(&ram, gw.pte_gpa, gw.pte, BT86_G_A);
-		gpa = gw.frame | (lin & ~PAGE_MASK);
+			bt86_kv_set_bits(ram, gw.pte_gpa, gw.pte, BT86_G_A);
+		*gpa = gw.frame | (lin & ~PAGE_MASK);
 	}
-	if (gpa >= ram.bytes)
-		return false;
-	p = kmap_local_page(ram.pages[gpa >> PAGE_SHIFT]);
-	desc[0] = READ_ONCE(p[offset_in_page(gpa) / 4]);
-	desc[1] = READ_ONCE(p[offset_in_page(gpa) / 4 + 1]);
-	kunmap_local(p);
-	return true;
+	return *gpa < ram->bytes;
 }
 
 /* Descriptor bits (SDM vol. 3 §3.4.5), in the high dword. */
@@ -212,37 +207,71 @@ static bool bt86_kc_read_desc(struct bt86_vcpu *vcpu, u32 sel, u32 desc[2])
 #define BT86_D_DPL_SHIFT	13
 #define BT86_D_P		(1u << 15)
 
+/* Would loading sel (RPL) with descriptor high dword hi into DS/ES/FS/GS at CPL 0 succeed? */
+static bool bt86_kc_loadable(u32 sel, u32 hi)
+{
+	if ((hi & (BT86_D_P | BT86_D_S)) != (BT86_D_P | BT86_D_S))
+		return false;			/* #NP, or a system descriptor: #GP */
+	if ((hi & BT86_D_CODE) && !(hi & BT86_D_READ))
+		return false;			/* execute-only code: #GP */
+	return ((hi & BT86_D_CODE) && (hi & BT86_D_CONFORMING)) ||
+	       (sel & 3) <= ((hi >> BT86_D_DPL_SHIFT) & 3);
+}
+
 /*
- * mov to / pop of DS, ES, FS or GS at CPL 0 that loads what is there
- * already: the same selector, and the GDT entry still the descriptor it
- * was loaded from (accessed, so the CPU would write nothing).  The checks
- * a load makes are made again on that descriptor; anything else - another
- * selector, the LDT, a changed entry - is user space's.
+ * mov to / pop of DS, ES, FS or GS at CPL 0 in protected mode whose new
+ * base is the segment's current base: the translation mode folds only
+ * the bases in, so translated code goes on unchanged.  The load is made
+ * as the CPU makes it - the GDT entry read through the guest's paging,
+ * the checks, the accessed bit set in memory - and its result (selector
+ * and descriptor) goes to kf->seg[] with the register's bit in seg_loaded
+ * for user space, and the selector to bt_cpu.sel[] (kf->sel_uaddr), where
+ * translated code's push %sreg reads it.  A load that would fault, change
+ * the base, use the LDT, or set the accessed bit in a traced frame is user
+ * space's.
  */
 static bool bt86_kc_seg(struct bt86_vcpu *vcpu, u32 arg)
 {
 	struct bt86_kfill *kf = vcpu->kv->kf;
 	struct bt86_world *w = vcpu->w;
-	u32 sreg = arg & 7, pop = arg >> 3, sel = (u16)w->gpr[BT86_GPR_R11], d[2], hi;
+	u32 sreg = arg & 7, pop = arg >> 3, sel = (u16)w->gpr[BT86_GPR_R11];
+	u32 d[2] = { 0, 0 }, base = 0, *p;
+	struct bt86_kv_ram ram;
+	u64 gpa;
 
-	/* ES 0, DS 3, FS 4, GS 5 (CS and SS are never reloaded here). */
-	/* Protected mode only: in real mode a load is base = selector << 4. */
+	/* ES 0, DS 3, FS 4, GS 5: CS and SS are never loaded here. */
 	if ((sreg != 0 && sreg < 3) || sreg > 5 || (pop != 0 && pop != 2 && pop != 4) ||
-	    !(READ_ONCE(kf->cr[0]) & X86_CR0_PE) || READ_ONCE(kf->seg[sreg].sel) != sel)
+	    !(READ_ONCE(kf->cr[0]) & X86_CR0_PE) || (sel & 4))
 		return false;
 	if (sel & ~3u) {
-		hi = READ_ONCE(kf->seg[sreg].desc[1]);
-		if ((sel & 4) || !hi || !bt86_kc_read_desc(vcpu, sel, d) ||
-		    d[0] != READ_ONCE(kf->seg[sreg].desc[0]) || d[1] != hi)
+		if (!bt86_kv_ram(vcpu, &ram) || !bt86_kc_desc_gpa(vcpu, &ram, sel, &gpa))
 			return false;
-		if ((hi & (BT86_D_P | BT86_D_S | BT86_D_ACCESSED)) !=
-		    (BT86_D_P | BT86_D_S | BT86_D_ACCESSED))
+		p = kmap_local_page(ram.pages[gpa >> PAGE_SHIFT]);
+		d[0] = READ_ONCE(p[offset_in_page(gpa) / 4]);
+		d[1] = READ_ONCE(p[offset_in_page(gpa) / 4 + 1]);
+		base = (d[0] >> 16) | ((d[1] & 0xff) << 16) | (d[1] & 0xff000000);
+		if (!bt86_kc_loadable(sel, d[1]) || base != READ_ONCE(kf->seg[sreg].base) ||
+		    (!(d[1] & BT86_D_ACCESSED) && bt86_kv_traced(kf, gpa))) {
+			kunmap_local(p);
 			return false;
-		if ((hi & BT86_D_CODE) && !(hi & BT86_D_READ))
+		}
+		/* The CPU marks the descriptor accessed; a locked OR, as it does. */
+		if (!(d[1] & BT86_D_ACCESSED))
+			d[1] = atomic_fetch_or(BT86_D_ACCESSED,
+					       (atomic_t *)&p[offset_in_page(gpa) / 4 + 1]) |
+			       BT86_D_ACCESSED;
+		kunmap_local(p);
+	} else if (READ_ONCE(kf->seg[sreg].base)) {
+		return false;			/* a null load makes the base 0 */
+	}
+	if (sel != READ_ONCE(kf->seg[sreg].sel) || d[0] != READ_ONCE(kf->seg[sreg].desc[0]) ||
+	    d[1] != READ_ONCE(kf->seg[sreg].desc[1])) {
+		if (put_user((u16)sel, (u16 __user *)(READ_ONCE(kf->sel_uaddr) + 2 * sreg)))
 			return false;
-		if (!((hi & BT86_D_CODE) && (hi & BT86_D_CONFORMING)) &&
-		    (sel & 3) > ((hi >> BT86_D_DPL_SHIFT) & 3))
-			return false;
+		WRITE_ONCE(kf->seg[sreg].sel, sel);
+		WRITE_ONCE(kf->seg[sreg].desc[0], d[0]);
+		WRITE_ONCE(kf->seg[sreg].desc[1], d[1]);
+		WRITE_ONCE(kf->seg_loaded, READ_ONCE(kf->seg_loaded) | (1u << sreg));
 	}
 	if (pop)
 		w->gpr[BT86_GPR_R12] = (u32)(w->gpr[BT86_GPR_R12] + pop);

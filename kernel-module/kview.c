@@ -679,8 +679,8 @@ long bt86_set_kviews(struct bt86_vcpu *vcpu, void __user *argp)
 	BUILD_BUG_ON(offsetof(struct bt86_kfill, traced) != 58184);
 	BUILD_BUG_ON(offsetof(struct bt86_kfill, cr) != 123720);
 	BUILD_BUG_ON(offsetof(struct bt86_kfill, seg) != 123752);
-	BUILD_BUG_ON(offsetof(struct bt86_kfill, ibl_pages) != 123920);
-	BUILD_BUG_ON(sizeof(struct bt86_kfill) != 254992);
+	BUILD_BUG_ON(offsetof(struct bt86_kfill, ibl_pages) != 123936);
+	BUILD_BUG_ON(sizeof(struct bt86_kfill) != 255008);
 
 	if (copy_from_user(&reg, argp, sizeof(reg)))
 		return -EFAULT;

@@ -201,10 +201,13 @@ static void kv_detach(void *opaque, struct smmu_view *v)
 }
 
 /*
- * The GDT descriptor that loads s again unchanged (seg_from_desc() read
- * backwards), for the kernel's segment reload kcall; 0 for a null
- * selector, an LDT one, or a limit no descriptor gives.  A selector that
- * cannot match (UINT32_MAX) when reloading it would change the segment.
+ * A segment register as the kernel's segment-load kcall sees it: its base,
+ * and its selector and descriptor (seg_from_desc() read backwards) so the
+ * kernel can tell a load that changes nothing.  What cannot be told - an
+ * LDT selector, a limit no descriptor gives, a null selector over a
+ * segment that is not empty - gets a selector no load matches
+ * (UINT32_MAX) or a zero descriptor: the kernel then hands back whatever
+ * it loads.
  */
 static void kseg_publish(struct bt86_kseg *k, const struct x86_seg *s)
 {
@@ -212,8 +215,8 @@ static void kseg_publish(struct bt86_kseg *k, const struct x86_seg *s)
 	uint32_t raw = g ? s->limit >> 12 : s->limit;
 
 	k->sel = s->sel;
+	k->base = s->base;
 	k->desc[0] = k->desc[1] = 0;
-	/* A null load empties the segment: a no-op only if it is empty already. */
 	if (!(s->sel & ~3u) && (s->base || s->limit || s->attr))
 		k->sel = UINT32_MAX;
 	if (!(s->sel & ~3u) || (s->sel & 4) || raw > 0xfffff ||
@@ -249,8 +252,29 @@ static void kv_prepare(struct kworld *kw)
 	kf->cur_space = m->paging && m->cur ? (uint32_t)(m->cur - m->space) : UINT32_MAX;
 	kf->gdt_base = kw->v->gdtr.base;
 	kf->gdt_limit = kw->v->gdtr.limit;
+	kf->sel_uaddr = (uint64_t)(uintptr_t)kw->v->bt.sel;
 	for (int i = 0; i < 6; i++)
 		kseg_publish(&kf->seg[i], &kw->v->seg[i]);
+}
+
+/* Segment registers the kernel loaded (same base, so the same translation mode). */
+static void kseg_replay(struct kworld *kw)
+{
+	struct bt86_kfill *kf = kw->kf;
+
+	for (int i = 0; i < 6; i++) {
+		struct x86_seg *s = &kw->v->seg[i];
+
+		if (!(kf->seg_loaded & (1u << i)))
+			continue;
+		if (kf->seg[i].sel & ~3u) {
+			seg_from_desc(s, (uint16_t)kf->seg[i].sel, kf->seg[i].desc);
+		} else {
+			memset(s, 0, sizeof(*s));
+			s->sel = (uint16_t)kf->seg[i].sel;
+		}
+	}
+	kf->seg_loaded = 0;
 }
 
 /*
@@ -282,6 +306,8 @@ static void kv_replay(struct kworld *kw)
 	}
 	if (dropped)
 		tc_ibl_flush(&kw->v->tc);
+	if (kf->seg_loaded)
+		kseg_replay(kw);
 }
 
 /* Guest RAM as slot 0, the shared area, and the shadow MMU switched over. */

@@ -17,6 +17,12 @@ normalize() {
 	tr -d '\r' <"$1" | sed -E 's/[0-9][0-9a-fA-Fx.]*/#/g'
 }
 
+# Guests whose lines interleave with timer ticks (tasks preempted by the
+# PIT): the order depends on how fast each engine runs, the lines do not.
+unordered() {
+	case "$1" in demo) sort ;; *) cat ;; esac
+}
+
 echo "INFO kernel: $(uname -r), protections:" \
      "$(for f in smep smap umip pku pti la57; do grep -qw $f /proc/cpuinfo && echo -n "$f "; done)"
 insmod /bt86.ko
@@ -73,7 +79,8 @@ while read -r name want to rest; do
 		why="exit status $st, expected $want (bt: $st_bt)"
 	elif grep -q '^FAIL' /tmp/out.kmod; then
 		why="the guest reported failures"
-	elif ! normalize /tmp/out.bt >/tmp/n.bt || ! normalize /tmp/out.kmod >/tmp/n.kmod ||
+	elif ! normalize /tmp/out.bt | unordered "$name" >/tmp/n.bt ||
+	     ! normalize /tmp/out.kmod | unordered "$name" >/tmp/n.kmod ||
 	     ! cmp -s /tmp/n.bt /tmp/n.kmod; then
 		why="output differs from --engine=bt"
 	fi
