@@ -5,7 +5,7 @@
 #   samples/build/foo.elf: samples/build/obj/foo/entry.o
 # The guest runtime (samples/lib) is archived once and linked into every sample.
 
-SAMPLES := hello pit_pic rtc uart cmos_mem redpill exceptions rings timer smc difftest demo ide
+SAMPLES := hello pit_pic rtc uart cmos_mem redpill exceptions rings timer smc difftest demo ide segload
 
 GUEST_CC      := gcc
 GUEST_BUILD   := samples/build
