@@ -182,13 +182,18 @@ int emu_segment(struct vcpu *v, const struct bt_insn *in, struct vm_exit *x)
 	}
 	case BT_POP_SEG: {
 		int size = in->opsize == 2 ? 2 : 4, sreg = in->opnd[0].reg.num;
-		uint32_t esp = v->bt.gpr[R_ESP];
+		uint32_t esp = v->bt.gpr[R_ESP], after;
 		uint16_t sel = (uint16_t)emu_pop(v, size);
 
-		if (seg_load(v, sreg, sel) < 0) {
-			v->bt.gpr[R_ESP] = esp;
+		/*
+		 * ESP moves only if the load succeeds: a fault must push its
+		 * frame below the unpopped selector, as the CPU does.
+		 */
+		after = v->bt.gpr[R_ESP];
+		v->bt.gpr[R_ESP] = esp;
+		if (seg_load(v, sreg, sel) < 0)
 			return EMU_CONTINUE;
-		}
+		v->bt.gpr[R_ESP] = after;
 		if (sreg == S_SS)
 			v->intr_shadow = true;
 		return next(v, in);
