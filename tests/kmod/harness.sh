@@ -33,7 +33,8 @@ kmod_prepare() {
 # kmod_build_bt86test: the module's own test program, static, in $OUT.
 kmod_build_bt86test() {
 	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -static -o "$OUT/bt86test" \
-		tests/kmod/bt86test.c tests/kmod/payloads.S ||
+		tests/kmod/bt86test.c tests/kmod/kvtest.c tests/kmod/kcalltest.c \
+		tests/kmod/payloads.S ||
 		die "building tests/kmod/bt86test.c failed"
 }
 
