@@ -134,7 +134,7 @@ static bool bt86_kc_store(struct bt86_vcpu *vcpu, u32 size)
 	struct bt86_world *w = vcpu->w;
 	u32 lin = (u32)w->gpr[BT86_GPR_R14], val = (u32)w->gpr[BT86_GPR_R11];
 	u32 kflags = READ_ONCE(kf->flags), idx = (lin & ~PAGE_MASK) / 4, old, new;
-	u32 shift = (lin & 3) * 8, mask = size == 4 ? ~0u : ((1u << (size * 8)) - 1) << shift;
+	u32 shift = (lin & 3) * 8, mask;
 	DECLARE_BITMAP(changed, 1024);
 	struct bt86_kv_ram ram;
 	struct bt86_kv_walk gw;
@@ -155,13 +155,15 @@ static bool bt86_kc_store(struct bt86_vcpu *vcpu, u32 size)
 	    !bt86_kv_kwrite(kf, gw.frame) ||
 	    READ_ONCE(kf->log_head) - READ_ONCE(kf->log_tail) > BT86_KV_LOG - BT86_KT_LOG_ROOM)
 		return false;
+	mask = size == 4 ? ~0u : ((1u << (size * 8)) - 1) << shift;
 	bt86_kv_write_bits(&ram, &gw);
 	p = kmap_local_page(ram.pages[gw.frame >> PAGE_SHIFT]);
 	old = READ_ONCE(p[idx]);
 	new = (old & ~mask) | ((val << shift) & mask);
 	WRITE_ONCE(p[idx], new);
 	kunmap_local(p);
-	if (old != new) {
+	/* Frame 0 is never a published page table: ptu[][] 0 means none. */
+	if (old != new && gw.frame) {
 		bitmap_zero(changed, 1024);
 		__set_bit(idx, changed);
 		bt86_ktrace_zap(vcpu, (u32)gw.frame, changed);
@@ -183,7 +185,8 @@ static bool bt86_kc_desc_gpa(struct bt86_vcpu *vcpu, struct bt86_kv_ram *ram, u3
 	struct bt86_kv_walk gw;
 	struct bt86_kview v;
 
-	if (off + 7 > READ_ONCE(kf->gdt_limit) || (lin & ~PAGE_MASK) > PAGE_SIZE - 8)
+	/* Read as two aligned dwords: a GDT that is not 4-byte aligned is user space's. */
+	if (off + 7 > READ_ONCE(kf->gdt_limit) || (lin & 3) || (lin & ~PAGE_MASK) > PAGE_SIZE - 8)
 		return false;
 	*gpa = lin;
 	if (kflags & BT86_KF_PAGING) {
@@ -297,6 +300,8 @@ int bt86_kcall(struct bt86_vcpu *vcpu)
 	    word >> 48 != BT86_KCALL_MAGIC)
 		return BT86_KC_NONE;
 	kf = vcpu->kv->kf;
+	if (READ_ONCE(kf->version) != 1)
+		op = 0;			/* an area we do not understand: decline */
 	switch (op) {
 	case BT86_KCALL_MOV_FROM_CR:
 		done = bt86_kc_mov_from_cr(kf, w, word & 0xff);

@@ -662,6 +662,8 @@ static void bt_print_stats(struct engine *e, FILE *o)
 	const struct vcpu *v = &e->v;
 
 	fprintf(o, "== bt engine%s\n", e->kw ? " (translated code in bt86.ko's monitor world)" : "");
+	fprintf(o, "  guest at the end      CPL %d, CS:EIP %04x:%08x\n", v->cpl, v->seg[S_CS].sel,
+		v->eip);
 	fprintf(o, "  TC enters             %10llu\n", (unsigned long long)v->st.enters);
 	fprintf(o, "  cycles in TC          %10.1f%% of %llu (the rest in the monitor)\n",
 		v->st.cycles_tc + v->st.cycles_monitor ?
