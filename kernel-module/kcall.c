@@ -142,8 +142,8 @@ static bool bt86_kc_store(struct bt86_vcpu *vcpu, u32 size)
 	u32 *p;
 
 	/*
-	 * Only what a page-table trace write would take (ktrace.c): an
-	 * aligned dword the guest may write, in a frame traced only as a
+	 * Only what a page-table trace write would take (ktrace.c): bytes
+	 * within one dword the guest may write, in a frame traced only as a
 	 * page table.  Untraced: user space decides whether the store goes
 	 * back to native code; a code page: the translator's business.
 	 */
