@@ -391,6 +391,21 @@ static bool uses_gpr(const struct bt_insn *in, int gpr)
 }
 
 /*
+ * Rewrite the arithmetic flags with themselves (lahf; sahf, rax kept in
+ * r10; neither touches DF).  On hardware a no-op; under qemu's TCG it
+ * turns a flags state with junk outside OSZAPC into a clean one, before
+ * a pushfq at the next exit (or an exception frame) could carry the junk
+ * - DF among it - into the guest's flags.
+ */
+static void emit_launder_flags(struct emitter *e)
+{
+	emit_mov64(e, H_R10, H_RAX);
+	emit_u8(e, 0x9f);			/* lahf */
+	emit_u8(e, 0x9e);			/* sahf */
+	emit_mov64(e, H_RAX, H_R10);
+}
+
+/*
  * Copy or re-encode an ordinary instruction.  Register-only forms that mean
  * the same in 64-bit mode are copied byte for byte (IDENT); the rest go
  * through the encoder with the memory operand moved into the view.
@@ -434,6 +449,8 @@ static int xl_ident(struct xl *x, const struct bt_insn *in, struct tc_map *m)
 	n = bt_reencode(in, false, &hm, buf, sizeof(buf));
 	if (n > 0) {
 		emit_bytes(&x->e, buf, (unsigned)n);
+		if (in->launder_flags)
+			emit_launder_flags(&x->e);
 		return 0;
 	}
 	/*

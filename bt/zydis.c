@@ -284,6 +284,7 @@ int bt_decode(const uint8_t *code, size_t avail, uint32_t eip, struct bt_insn *i
 	in->privileged = zi.attributes & ZYDIS_ATTRIB_IS_PRIVILEGED;
 	in->agen = zi.mnemonic == ZYDIS_MNEMONIC_LEA;
 	in->is_mov = zi.mnemonic == ZYDIS_MNEMONIC_MOV;
+	in->launder_flags = zi.mnemonic == ZYDIS_MNEMONIC_CMPXCHG8B;
 	in->vex = zi.attributes & (ZYDIS_ATTRIB_HAS_VEX | ZYDIS_ATTRIB_HAS_EVEX |
 				   ZYDIS_ATTRIB_HAS_XOP | ZYDIS_ATTRIB_HAS_MVEX);
 	in->is_branch = zi.meta.category == ZYDIS_CATEGORY_COND_BR ||

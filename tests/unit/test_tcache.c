@@ -193,6 +193,20 @@ static void test_kcall_sites(struct tc *tc, int cpl0, int cpl3)
 	      "without kcalls: a plain callout");
 }
 
+/* cmpxchg8b is followed by lahf; sahf with rax kept in r10 (the TCG flags workaround). */
+static void test_launder(struct tc *tc, int mode)
+{
+	static const uint8_t cx8[] = { 0x0f, 0xc7, 0x0e, 0xc3 };	/* cmpxchg8b [esi]; ret */
+	static const uint8_t cx[] = { 0x0f, 0xb1, 0x0e, 0xc3 };		/* cmpxchg [esi], ecx; ret */
+	static const uint8_t lahf_sahf[] = { 0x9f, 0x9e };
+	struct tc_block *b;
+
+	b = xlate(tc, 0xa000, cx8, sizeof(cx8), mode);
+	CHECK(b && find(tc, b, lahf_sahf, sizeof(lahf_sahf)) >= 0, "cmpxchg8b: flags laundered");
+	b = xlate(tc, 0xa100, cx, sizeof(cx), mode);
+	CHECK(b && find(tc, b, lahf_sahf, sizeof(lahf_sahf)) < 0, "cmpxchg: not laundered");
+}
+
 int main(void)
 {
 	struct bt_mode m = { .cpl = 0, .cs32 = 1, .ss32 = 1 };
@@ -209,6 +223,7 @@ int main(void)
 	cpl3 = tc_mode_id(&tc, &m);
 	test_ibl_pages(&tc, cpl0);
 	test_kcall_sites(&tc, cpl0, cpl3);
+	test_launder(&tc, cpl0);
 	tc_destroy(&tc);
 	free(mem);
 	return check_done();

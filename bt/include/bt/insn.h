@@ -87,6 +87,12 @@ struct bt_insn {
 	bool privileged;
 	bool agen;		/* lea: computes an address, touches no memory */
 	bool is_mov;		/* plain mov (the common page-table store) */
+	/*
+	 * cmpxchg8b: qemu's TCG (7.2), running bt86, leaves junk in its lazily
+	 * computed flags after it (TF, DF, IOPL, NT show up in the next
+	 * pushfq), so translated code launders them with lahf/sahf.
+	 */
+	bool launder_flags;
 	bool vex;		/* VEX/EVEX/XOP: not in the virtual CPU's model */
 	bool is_branch;		/* any control transfer */
 	bool fpu_sse;		/* x87/MMX/SSE: state kept across callouts */
