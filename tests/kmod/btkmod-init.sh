@@ -100,6 +100,22 @@ while read -r name want to rest; do
 done </guests/guests.cfg
 cd /
 
+# Debian's i386 kernel under bt-kmod: to user space, three children, power off.
+if [ -f /linux/vmlinuz ]; then
+	start=$(date +%s)
+	timeout 1500 /bt86 run -q --engine=bt-kmod --stats -m 128M --initrd /linux/initramfs.cpio \
+		--append "$(cat /linux/append)" /linux/vmlinuz </dev/null >/tmp/out.linux 2>/tmp/stats.linux
+	st=$?
+	secs=$(($(date +%s) - start))
+	verdict "linux under bt-kmod: booted, ran /init, powered off (status $st, ${secs}s)" \
+		$([ "$st" -eq 0 ] && grep -q "bt86-linux: user space is up" /tmp/out.linux &&
+		  [ "$(grep -c 'bt86-linux: child [123] says hi' /tmp/out.linux)" -eq 3 ] &&
+		  grep -q "bt86-linux: md5 $(echo bt86 | md5sum)" /tmp/out.linux; echo $?)
+	grep -E 'world switches|kcalls completed|IBL misses|exits: (callout|IBL)' /tmp/stats.linux |
+		sed 's/^/INFO   /'
+	[ "$st" -eq 0 ] || tail -n 30 /tmp/out.linux | sed 's/^/  > /'
+fi
+
 # The guests read CRs, invlpg, rewrite PTEs and reload segments at CPL 0: some must have been kcalls.
 set -- $kcalls
 [ "$1" -gt 0 ] && [ "$2" -gt 0 ] && [ "$3" -gt 0 ] && [ "$4" -gt 0 ]
