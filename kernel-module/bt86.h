@@ -246,6 +246,7 @@ u64 *bt86_kv_lookup(struct bt86_vcpu *vcpu, unsigned long va);
 bool bt86_kv_zap_page(struct bt86_vcpu *vcpu, u64 base, u32 lin);
 bool bt86_kv_log_room(struct bt86_kfill *kf);
 void bt86_kv_view(struct bt86_kfill *kf, unsigned int i, struct bt86_kview *v);
+u32 bt86_kv_read_entry(struct bt86_kv_ram *ram, u64 gpa);
 void bt86_kv_log(struct bt86_kfill *kf, u32 view, u32 lin, u32 gpa, u32 flags);
 
 /* ktrace.c */

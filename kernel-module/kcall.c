@@ -41,9 +41,11 @@
  *    without the step: walk the guest's tables for a write through the
  *    view in r15, set A and D, write the bytes and, if the dword changed,
  *    zap and log what was derived from it.  Only stores within one dword
- *    to frames user space lets the kernel write (kwrite[]); an untraced
- *    frame (user space may turn the store back into native code), a code
- *    page or a store the guest's tables forbid (a #PF) go to user space.
+ *    to frames user space lets the kernel write (kwrite[]) and some space
+ *    still uses as a page table; an untraced or unused frame (user space
+ *    may stop tracing it and turn the store back into native code), a
+ *    code page or a store the guest's tables forbid (a #PF) go to user
+ *    space.
  *
  *  - a load of DS/ES/FS/GS (mov or pop) that keeps the segment's base,
  *    as Linux's on every kernel entry and exit (user and kernel data
@@ -127,6 +129,42 @@ static bool bt86_kc_view(struct bt86_vcpu *vcpu, struct bt86_kview *v)
 	return false;
 }
 
+/*
+ * Does some space still use page table frame through a PDE user space
+ * published it for?  A published pair goes stale when the guest reuses
+ * the page directory or the table; user space finds out (and stops
+ * tracing the frame, so stores to it run natively again) only when it
+ * sees a write itself, so a store to a table nobody uses is left to it.
+ */
+static bool bt86_kc_table_live(struct bt86_vcpu *vcpu, struct bt86_kv_ram *ram, u32 frame)
+{
+	struct bt86_kfill *kf = vcpu->kv->kf;
+	u32 cr3[BT86_KV_SPACES] = { 0 }, pde;
+	unsigned int s, i, j;
+	struct bt86_kview v;
+
+	for (j = 0; j < BT86_KV_MAX_VIEWS; j++) {
+		bt86_kv_view(kf, j, &v);
+		if (vcpu->kv->kbase[j] && !(v.flags & BT86_KV_FLAT) && v.space < BT86_KV_SPACES)
+			cr3[v.space] = (v.cr3 & BT86_G_FRAME) | 1;	/* 1: known */
+	}
+	for (s = 0; s < BT86_KV_SPACES; s++) {
+		if (!cr3[s])
+			continue;
+		for (i = 0; i < 1024; i++) {
+			if (READ_ONCE(kf->ptu[s][i]) != frame)
+				continue;
+			if ((cr3[s] & BT86_G_FRAME) + i * 4 >= ram->bytes)
+				continue;
+			pde = bt86_kv_read_entry(ram, (cr3[s] & BT86_G_FRAME) + i * 4);
+			if ((pde & BT86_G_P) && (pde & BT86_G_FRAME) == frame &&
+			    !((pde & BT86_G_PS) && (READ_ONCE(kf->flags) & BT86_KF_PSE)))
+				return true;
+		}
+	}
+	return false;
+}
+
 static bool bt86_kc_store(struct bt86_vcpu *vcpu, u32 size)
 {
 	struct bt86_kv *kv = vcpu->kv;
@@ -153,7 +191,8 @@ static bool bt86_kc_store(struct bt86_vcpu *vcpu, u32 size)
 	    !bt86_kv_walk_guest(kf, &ram, &v, kflags, lin, true, &gw) ||
 	    gw.frame >= ram.bytes || !bt86_kv_traced(kf, gw.frame) ||
 	    !bt86_kv_kwrite(kf, gw.frame) ||
-	    READ_ONCE(kf->log_head) - READ_ONCE(kf->log_tail) > BT86_KV_LOG - BT86_KT_LOG_ROOM)
+	    READ_ONCE(kf->log_head) - READ_ONCE(kf->log_tail) > BT86_KV_LOG - BT86_KT_LOG_ROOM ||
+	    !bt86_kc_table_live(vcpu, &ram, (u32)gw.frame))
 		return false;
 	mask = size == 4 ? ~0u : ((1u << (size * 8)) - 1) << shift;
 	bt86_kv_write_bits(&ram, &gw);

@@ -161,7 +161,7 @@ bool bt86_kv_traced(struct bt86_kfill *kf, u64 gpa)
 }
 
 /* A guest paging entry at gpa (< ram->bytes, 4-byte aligned). */
-static u32 bt86_kv_read_entry(struct bt86_kv_ram *ram, u64 gpa)
+u32 bt86_kv_read_entry(struct bt86_kv_ram *ram, u64 gpa)
 {
 	u32 *p = kmap_local_page(ram->pages[gpa >> PAGE_SHIFT]);
 	u32 e = READ_ONCE(p[offset_in_page(gpa) / 4]);
