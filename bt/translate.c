@@ -143,8 +143,9 @@ static bool kcall_site(struct xl *x, const struct bt_insn *in, uint32_t lin)
 	case BT_POP_SEG:
 	case BT_MOV_TO_SEG:
 		/*
-		 * A data segment register reloaded (Linux does it on every kernel
-		 * entry and exit): the kernel completes it when nothing changes.
+		 * A data segment register loaded (Linux does it on every kernel
+		 * entry and exit): the kernel completes it when the base stays,
+		 * so the translation mode does.
 		 */
 		if (o->kind != BT_OPND_REG || o->reg.cls != BT_RC_SEG ||
 		    (o->reg.num != S_DS && o->reg.num != S_ES && o->reg.num != S_FS &&
